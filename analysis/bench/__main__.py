@@ -1,0 +1,127 @@
+"""Benchmark: quality on a generated data set, and how time grows with N.
+
+    python -m analysis.bench                      # quality, then scaling at 250 500 1000 2000
+    python -m analysis.bench --scaling 250 500    # other sizes
+    python -m analysis.bench --no-scaling         # quality only
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from analysis.bench.dataset import TRANSFORMS, Dataset, quality_set, scaling_set
+from analysis.engine.pipeline import DUPLICATE, Options, Result, find_duplicates
+from analysis.engine.sources import collect_files
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scaling", type=int, nargs="*", default=[250, 500, 1000, 2000])
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--clip", action="store_true", help="run CLIP too (needs downloaded weights)")
+    parser.add_argument("--show-errors", action="store_true", help="list missed and false pairs")
+    args = parser.parse_args()
+    options = Options(use_clip=args.clip, workers=args.workers)
+
+    with tempfile.TemporaryDirectory(prefix="deepchecker-bench-") as folder:
+        if not args.no_quality:
+            quality(Path(folder) / "quality", args.seed, options, args.show_errors)
+        if not args.no_scaling:
+            scaling(Path(folder), args.scaling, options)
+    return 0
+
+
+def run(dataset: Dataset, options: Options) -> tuple[Result, float]:
+    files, _ = collect_files([dataset.root])
+    started = time.perf_counter()
+    result = find_duplicates(files, options)
+    return result, time.perf_counter() - started
+
+
+def quality(root: Path, seed: int, options: Options, show_errors: bool) -> None:
+    started = time.perf_counter()
+    dataset = quality_set(root, seed)
+    print(f"quality set: {len(dataset.entries)} files generated in {time.perf_counter() - started:.0f} s (seed {seed})")
+    result, elapsed = run(dataset, options)
+    names = [item.name for item in result.items]
+    families = [dataset.item_families(name) for name in names]
+    truth = {
+        (i, j) for i, j in itertools.combinations(range(len(names)), 2) if families[i] & families[j]
+    }
+    found = {(p.first, p.second) for p in result.pairs if p.verdict == DUPLICATE}
+    hits = len(truth & found)
+    precision = hits / len(found) if found else 1.0
+    recall = hits / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    print(f"items {len(names)}, skipped {len(result.skipped)}, true pairs {len(truth)}, verified {len(result.pairs)}")
+    print(f"duplicate pairs: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
+
+    index = {name: i for i, name in enumerate(names)}
+    per_transform: dict[str, list[bool]] = defaultdict(list)
+    for entry in dataset.entries:
+        if entry.transform in TRANSFORMS:
+            family = next(iter(entry.families))
+            original = next(e.name for e in dataset.entries if e.families == {family} and e.transform == "original")
+            pair = tuple(sorted((index[original], index[entry.name])))
+            per_transform[entry.transform].append(pair in found)
+        elif entry.transform == "pdf":
+            for i, name in enumerate(names):
+                if name.startswith(entry.name + "#"):
+                    for j, other in enumerate(names):
+                        if dataset.entry(other).transform == "original" and families[i] & families[j]:
+                            per_transform["pdf"].append(tuple(sorted((i, j))) in found)
+    print("recall per transform (original vs derived):")
+    for transform, hits_ in per_transform.items():
+        print(f"  {transform:<13} {sum(hits_) / len(hits_):.3f}  ({sum(hits_)}/{len(hits_)})")
+
+    look = [dataset.entry(name).look_alike for name in names]
+    hard = {
+        (i, j)
+        for i, j in itertools.combinations(range(len(names)), 2)
+        if look[i] and look[i] == look[j] and not families[i] & families[j]
+    }
+    false_hard = hard & found
+    print(f"false positives among {len(hard)} hard-negative pairs: {len(false_hard)}")
+    print(f"false positives in all: {len(found - truth)}")
+    print_timings(result, elapsed)
+    if show_errors:
+        for i, j in sorted(truth - found):
+            pair = next((p for p in result.pairs if (p.first, p.second) == (i, j)), None)
+            detail = f"{pair.local_matches} matches, content {pair.alignment.content:.2f}" if pair and pair.alignment else ("verified, no alignment" if pair else "not a candidate")
+            print(f"  missed: {names[i]} ~ {names[j]}: {detail}")
+        for i, j in sorted(found - truth):
+            pair = next(p for p in result.pairs if (p.first, p.second) == (i, j))
+            print(f"  false: {names[i]} ~ {names[j]}: {pair.local_matches} matches, content {pair.alignment.content:.2f}")
+
+
+def scaling(folder: Path, sizes: list[int], options: Options) -> None:
+    print("scaling (synthetic images of about 1000 px, 3 derived copies per original):")
+    print(f"  {'N':>5} {'items':>6} {'pairs verified':>15} {'seconds':>8} {'x previous':>10}  per stage")
+    previous = None
+    for size in sizes:
+        dataset = scaling_set(folder / f"scaling_{size}", size)
+        result, elapsed = run(dataset, options)
+        growth = f"{elapsed / previous:.2f}" if previous else "-"
+        stages = " ".join(f"{stage} {seconds:.0f}" for stage, seconds in result.timings.items())
+        print(f"  {size:>5} {len(result.items):>6} {len(result.pairs):>15} {elapsed:>8.1f} {growth:>10}  {stages}")
+        sys.stdout.flush()
+        previous = elapsed
+
+
+def print_timings(result: Result, elapsed: float) -> None:
+    stages = ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result.timings.items())
+    print(f"seconds: total {elapsed:.1f} ({stages})")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""A deterministic benchmark data set: originals, derived duplicates, look-alikes.
+
+Every file records the originals whose pixels it contains (its "families");
+two items are true duplicates when their families intersect. Look-alike
+classes (fluorescence fields, blots with the same layout and labels, plots
+with the same styling, multi-panel figures with the same letters) give the
+hard negatives: pairs from one class but different families.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import Image
+
+REAL_IMAGES = (
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "coins",
+    "moon",
+    "immunohistochemistry",
+    "retina",
+    "hubble_deep_field",
+    "brick",
+    "grass",
+    "gravel",
+    "cell",
+    "microaneurysms",
+    "clock",
+)
+
+TRANSFORMS = (
+    "reencode",
+    "resize",
+    "crop",
+    "rotate90",
+    "rotate180",
+    "rotate_small",
+    "flip",
+    "contrast",
+    "noise",
+    "annotation",
+    "panel",
+)
+
+
+@dataclass
+class Entry:
+    name: str
+    families: set[str]
+    transform: str  # "original", one of TRANSFORMS, "pdf" or "filler"
+    look_alike: str  # class of look-alikes, "" for none
+    page_families: list[set[str]] = field(default_factory=list)  # PDFs: each page's own
+
+
+@dataclass
+class Dataset:
+    root: Path
+    entries: list[Entry] = field(default_factory=list)
+
+    def item_families(self, item_name: str) -> set[str]:
+        """Families of an engine item; a PDF page's items have their page's."""
+        entry = self.entry(item_name)
+        if entry.page_families and "#page=" in item_name:
+            page = int(item_name.split("#page=", 1)[1].split("&", 1)[0])
+            return entry.page_families[page - 1]
+        return entry.families
+
+    def entry(self, item_name: str) -> Entry:
+        return self._by_name[item_name.split("#", 1)[0]]
+
+    @property
+    def _by_name(self) -> dict[str, Entry]:
+        return {entry.name: entry for entry in self.entries}
+
+
+def real_image(name: str) -> np.ndarray:
+    from skimage import data
+
+    image = getattr(data, name)()
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    if image.dtype != np.uint8:
+        image = (255 * (image.astype(np.float64) / max(float(image.max()), 1e-9))).astype(np.uint8)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def fluorescence(rng: np.random.Generator, size: int, faint: bool = False) -> np.ndarray:
+    """Cells as textured, blurred ellipses on a dark, noisy background."""
+    height, width = size, int(size * rng.uniform(1.0, 1.4))
+    canvas = np.zeros((height, width), np.float32)
+    for _ in range(int(rng.integers(5, 14) if faint else rng.integers(25, 60))):
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        axes = (int(rng.integers(10, 35)), int(rng.integers(8, 28)))
+        cv2.ellipse(canvas, centre, axes, float(rng.uniform(0, 180)), 0, 360, float(rng.uniform(0.4, 1.0)), -1)
+    texture = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), 2.0)
+    canvas = cv2.GaussianBlur(canvas * (0.6 + texture), (0, 0), 3.0)
+    canvas += cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), 6.0) * 0.15
+    peak = 60 if faint else 230
+    gray = np.clip(canvas * peak + rng.normal(0, 3, canvas.shape), 0, 255)
+    colour = np.zeros((height, width, 3), np.float32)
+    channel = int(rng.integers(0, 3))
+    colour[..., channel] = gray
+    colour[..., (channel + 1) % 3] = gray * 0.25
+    return colour.astype(np.uint8)
+
+
+def blot(rng: np.random.Generator, size: int, lanes: int = 8, faint: bool = False) -> np.ndarray:
+    """Dark bands in lanes on a light background, with lane and kDa labels."""
+    height, width = int(size * 0.6), size
+    canvas = np.zeros((height, width), np.float32)
+    left, top = 110, 60
+    lane_width = (width - left - 20) / lanes
+    for lane in range(lanes):
+        x = left + lane_width * (lane + 0.5)
+        for _ in range(int(rng.integers(2, 6))):
+            y = top + rng.uniform(20, height - top - 20)
+            axes = (int(lane_width * rng.uniform(0.3, 0.42)), int(rng.uniform(4, 11)))
+            cv2.ellipse(canvas, (int(x), int(y)), axes, 0, 0, 360, float(rng.uniform(0.3, 1.0)), -1)
+    smear = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), 3.0)
+    canvas = cv2.GaussianBlur(canvas * (0.7 + 0.6 * smear), (0, 0), 3.5)
+    background = 0.1 * cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), 12.0)
+    depth = 40 if faint else 200
+    gray = 235 - (canvas + background) * depth + rng.normal(0, 2.5, canvas.shape)
+    gray = np.clip(gray, 0, 255).astype(np.uint8)
+    for lane in range(lanes):
+        x = int(left + lane_width * (lane + 0.5)) - 10
+        cv2.putText(gray, str(lane + 1), (x, 35), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2, cv2.LINE_AA)
+    for kda, y in zip((250, 130, 70, 35, 15), np.linspace(top + 30, height - 30, 5), strict=True):
+        cv2.putText(gray, f"{kda} kDa", (5, int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 1, cv2.LINE_AA)
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+
+
+def plot(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A line and scatter plot of random data; styling, ticks and labels are always the same."""
+    height, width = int(size * 0.75), size
+    image = np.full((height, width, 3), 255, np.uint8)
+    x0, y0, x1, y1 = 100, 40, width - 30, height - 80
+    cv2.rectangle(image, (x0, y0), (x1, y1), (0, 0, 0), 2)
+    for tick in range(6):
+        x = int(x0 + (x1 - x0) * tick / 5)
+        y = int(y1 - (y1 - y0) * tick / 5)
+        cv2.line(image, (x, y1), (x, y1 + 8), (0, 0, 0), 2)
+        cv2.line(image, (x0 - 8, y), (x0, y), (0, 0, 0), 2)
+        cv2.putText(image, f"{tick * 20}", (x - 15, y1 + 32), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.putText(image, f"{tick * 0.2:.1f}", (x0 - 70, y + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    cv2.putText(image, "Time (min)", (width // 2 - 60, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+    cv2.putText(image, "Signal", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+    for colour in ((200, 60, 30), (30, 90, 200)):
+        values = np.cumsum(rng.normal(0, 1, 40))
+        values = (values - values.min()) / max(np.ptp(values), 1e-6)
+        xs = np.linspace(x0 + 10, x1 - 10, 40)
+        ys = y1 - 20 - values * (y1 - y0 - 40)
+        points = np.stack([xs, ys], axis=1).astype(np.int32)
+        cv2.polylines(image, [points], False, colour, 2, cv2.LINE_AA)
+        for px, py in points[::3]:
+            cv2.circle(image, (int(px), int(py + rng.normal(0, 15))), 5, colour, -1, cv2.LINE_AA)
+    return image
+
+
+def multi_panel(panels: list[np.ndarray], panel_side: int, letters: str = "ABCD") -> np.ndarray:
+    """Panels on a white 2-column grid with a letter at each panel's corner."""
+    columns = 2
+    rows = math.ceil(len(panels) / columns)
+    gap = 40
+    figure = np.full((rows * (panel_side + gap) + gap, columns * (panel_side + gap) + gap, 3), 255, np.uint8)
+    for index, panel in enumerate(panels):
+        scale = panel_side / max(panel.shape[:2])
+        resized = cv2.resize(panel, (int(panel.shape[1] * scale), int(panel.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        row, column = divmod(index, columns)
+        top, left = gap + row * (panel_side + gap), gap + column * (panel_side + gap)
+        figure[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
+        cv2.putText(figure, letters[index], (left - 32, top + 20), cv2.FONT_HERSHEY_DUPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+    return figure
+
+
+def derive(image: np.ndarray, transform: str, rng: np.random.Generator, fillers: Callable[[], np.ndarray]) -> np.ndarray:
+    height, width = image.shape[:2]
+    if transform == "reencode":
+        return image  # written as low-quality JPEG
+    if transform == "resize":
+        scale = float(rng.uniform(0.45, 0.7))
+        return cv2.resize(image, (int(width * scale), int(height * scale)), interpolation=cv2.INTER_AREA)
+    if transform == "crop":
+        fraction = rng.uniform(0.55, 0.8, 2)
+        crop_w, crop_h = int(width * fraction[0]), int(height * fraction[1])
+        x = int(rng.integers(0, width - crop_w + 1))
+        y = int(rng.integers(0, height - crop_h + 1))
+        return image[y : y + crop_h, x : x + crop_w]
+    if transform == "rotate90":
+        return np.rot90(image, 1 if rng.random() < 0.5 else 3)
+    if transform == "rotate180":
+        return np.rot90(image, 2)
+    if transform == "rotate_small":
+        angle = float(rng.choice([-1, 1]) * rng.uniform(3, 12))
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+        border = tuple(int(v) for v in image[0, 0])
+        return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=border)
+    if transform == "flip":
+        return image[:, ::-1] if rng.random() < 0.7 else image[::-1]
+    if transform == "contrast":
+        gamma = float(rng.choice([0.6, 1.6]))
+        values = (image.astype(np.float32) / 255.0) ** gamma
+        return np.clip((values - 0.5) * rng.uniform(1.1, 1.4) + 0.5 + rng.uniform(-0.05, 0.05), 0, 1).__mul__(255).astype(np.uint8)
+    if transform == "noise":
+        return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+    if transform == "annotation":
+        marked = image.copy()
+        colour = (255, 255, 0)
+        for _ in range(3):
+            start = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+            end = (start[0] + int(rng.integers(-80, 80)), start[1] + int(rng.integers(-80, 80)))
+            cv2.arrowedLine(marked, start, end, colour, 3, cv2.LINE_AA)
+        cv2.putText(marked, "* p<0.05", (int(width * 0.1), int(height * 0.15)), cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2, cv2.LINE_AA)
+        box = (int(width * 0.55), int(height * 0.6))
+        cv2.rectangle(marked, box, (box[0] + width // 6, box[1] + height // 6), colour, 2)
+        cv2.line(marked, (width - 150, height - 30), (width - 40, height - 30), (255, 255, 255), 6)
+        return marked
+    if transform == "panel":
+        panels = [image, fillers(), fillers(), fillers()]
+        order = rng.permutation(4)
+        return multi_panel([panels[i] for i in order], 420)
+    raise ValueError(transform)
+
+
+class Builder:
+    """Writes files and records their families."""
+
+    def __init__(self, root: Path, seed: int):
+        self.dataset = Dataset(root)
+        self.rng = np.random.default_rng(seed)
+        self.count = 0
+
+    def write(self, image: np.ndarray, stem: str, families: set[str], transform: str, look_alike: str, quality: int = 92) -> None:
+        suffix = ".png" if transform in ("original", "filler") and self.count % 3 == 0 else ".jpg"
+        if transform == "reencode":
+            quality = 55
+        name = f"{stem}{suffix}"
+        path = self.dataset.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.ascontiguousarray(image)).save(path, quality=quality)
+        self.dataset.entries.append(Entry(name, set(families), transform, look_alike))
+        self.count += 1
+
+    def filler(self) -> np.ndarray:
+        """A fresh picture that appears only once (panels around a reused one)."""
+        kind = self.rng.integers(0, 3)
+        if kind == 0:
+            return fluorescence(self.rng, 500)
+        if kind == 1:
+            return blot(self.rng, 600)
+        return plot(self.rng, 600)
+
+    def family(self, family: str, image: np.ndarray, look_alike: str, transforms: tuple[str, ...]) -> None:
+        self.write(image, f"{family}/original", {family}, "original", look_alike)
+        for transform in transforms:
+            derived = derive(image, transform, self.rng, self.filler)
+            self.write(derived, f"{family}/{transform}", {family}, transform, "figure" if transform == "panel" else look_alike)
+
+    def pdf(self, name: str, figures: list[tuple[np.ndarray, set[str]]]) -> None:
+        """A PDF with one figure per page, embedded as a JPEG among white margins."""
+        document = pdfium.PdfDocument.new()
+        for figure, _ in figures:
+            page = document.new_page(612, 792)
+            buffer = io.BytesIO()
+            Image.fromarray(figure).save(buffer, format="JPEG", quality=90)
+            buffer.seek(0)
+            image = pdfium.PdfImage.new(document)
+            image.load_jpeg(buffer, inline=True)
+            width = 432
+            height = width * figure.shape[0] / figure.shape[1]
+            image.set_matrix(pdfium.PdfMatrix().scale(width, height).translate(90, 792 - 90 - height))
+            page.insert_obj(image)
+            page.gen_content()
+        path = self.dataset.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document.save(path)
+        pages = [set(families) for _, families in figures]
+        self.dataset.entries.append(Entry(name, set().union(*pages), "pdf", "", pages))
+
+
+def quality_set(root: Path, seed: int = 7, synthetic_per_kind: int = 5) -> Dataset:
+    """Originals of every kind with every transform, look-alikes, and PDFs."""
+    builder = Builder(root, seed)
+    rng = builder.rng
+    for name in REAL_IMAGES:
+        builder.family(f"real_{name}", real_image(name), "", TRANSFORMS)
+    makers = {
+        "fluorescence": lambda: fluorescence(rng, 900),
+        "blot": lambda: blot(rng, 1000),
+        "plot": lambda: plot(rng, 900),
+        "faint_fluorescence": lambda: fluorescence(rng, 700, faint=True),
+        "faint_blot": lambda: blot(rng, 800, faint=True),
+    }
+    for kind, make in makers.items():
+        look_alike = kind.removeprefix("faint_")
+        for number in range(synthetic_per_kind):
+            builder.family(f"{kind}_{number}", make(), look_alike, TRANSFORMS)
+    # look-alikes that are never duplicated: more fields, blots and plots, and figures
+    for number in range(synthetic_per_kind):
+        builder.write(fluorescence(rng, 900), f"lookalike/fluorescence_{number}", {f"la_fl_{number}"}, "original", "fluorescence")
+        builder.write(blot(rng, 1000), f"lookalike/blot_{number}", {f"la_blot_{number}"}, "original", "blot")
+        builder.write(plot(rng, 900), f"lookalike/plot_{number}", {f"la_plot_{number}"}, "original", "plot")
+        panels = [builder.filler() for _ in range(4)]
+        builder.write(multi_panel(panels, 420), f"lookalike/figure_{number}", {f"la_fig_{number}"}, "original", "figure")
+    # halves of one photograph: alike in colour and texture, sharing no pixels
+    for name in ("chelsea", "coffee"):
+        image = real_image(name)
+        half = image.shape[1] // 2
+        builder.write(image[:, : half - 10], f"lookalike/{name}_left", {f"la_{name}_l"}, "original", f"halves_{name}")
+        builder.write(image[:, half + 10 :], f"lookalike/{name}_right", {f"la_{name}_r"}, "original", f"halves_{name}")
+    # PDFs: a figure reusing a panel from an original, and an unrelated one
+    for number, family in enumerate(("real_astronaut", "fluorescence_0", "blot_1")):
+        source = next(e for e in builder.dataset.entries if e.name.startswith(f"{family}/original"))
+        image = np.asarray(Image.open(root / source.name).convert("RGB"))
+        figure = multi_panel([builder.filler(), image, builder.filler()], 420)
+        builder.pdf(f"papers/paper_{number}.pdf", [(figure, {family}), (plot(rng, 900), {f"pdf_plot_{number}"})])
+    return builder.dataset
+
+
+def scaling_set(root: Path, items: int, seed: int = 11, size: int = 1000) -> Dataset:
+    """`items` images of about `size` px: synthetic originals, each with 3 derived copies."""
+    builder = Builder(root, seed)
+    rng = builder.rng
+    makers = (
+        lambda: fluorescence(rng, size),
+        lambda: blot(rng, size),
+        lambda: plot(rng, size),
+        lambda: multi_panel([builder.filler() for _ in range(4)], size // 2 - 60),
+    )
+    number = 0
+    while builder.count < items:
+        image = makers[number % len(makers)]()
+        transforms = tuple(rng.choice(TRANSFORMS[:-1], size=3, replace=False))
+        room = items - builder.count - 1
+        builder.family(f"f{number:05d}", image, "", transforms[:room])
+        number += 1
+    return builder.dataset

@@ -1,0 +1,242 @@
+"""Per-item features, computed once and kept for every comparison.
+
+- SIFT keypoints and descriptors on a contrast-normalised grayscale, with
+  text, tick marks, axes and scale bars masked out (they are shared by
+  unrelated figures and are the commonest source of false matches).
+- A small grayscale and content mask for the dense photometric check.
+- A global signature of a normalised thumbnail under the 8 rotations and
+  flips, for whole-image copies of images with few keypoints.
+- The CLIP input: a square uint8 crop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .sources import (
+    Decoded,
+    Limits,
+    Skipped,
+    SourceFile,
+    UnreadableItem,
+    decode,
+    expand,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    sift_max_side: int = 1024
+    sift_min_side: int = 480  # smaller images are upscaled so that they still yield keypoints
+    sift_max_keypoints: int = 1200
+    sift_contrast_threshold: float = 0.02  # below OpenCV's 0.04, for blots and faint fluorescence
+    check_side: int = 320
+    signature_side: int = 24
+    clip_side: int = 224
+
+
+@dataclass
+class ItemFeatures:
+    name: str
+    original_size: tuple[int, int]  # (width, height)
+    sift_size: tuple[int, int]  # (width, height) of the image keypoints are in
+    keypoints: np.ndarray  # (n, 4) float32: x, y, size, angle in degrees
+    descriptors: np.ndarray  # (n, 128) uint8 SIFT
+    check_gray: np.ndarray  # (h, w) uint8, longest side check_side
+    check_content: np.ndarray  # (h, w) bool, False on text and lines
+    signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
+    clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
+
+
+def read_file(source: SourceFile, limits: Limits, feature_options: FeatureOptions) -> tuple[list[ItemFeatures], list[Skipped]]:
+    """Features of every item in one file; runs in a worker process, so imports no torch."""
+    try:
+        refs = expand(source, limits)
+    except UnreadableItem as exc:
+        return [], [Skipped(source.name, str(exc))]
+    except Exception:
+        log.exception("unexpected error listing %s", source.name)
+        return [], [Skipped(source.name, "could not be read (internal error, logged)")]
+    features, skipped = [], []
+    for ref in refs:
+        try:
+            features.append(extract(decode(ref, feature_options.sift_max_side, limits), feature_options))
+        except UnreadableItem as exc:
+            skipped.append(Skipped(ref.name, str(exc)))
+        except Exception:
+            log.exception("unexpected error reading %s", ref.name)
+            skipped.append(Skipped(ref.name, "could not be read (internal error, logged)"))
+    return features, skipped
+
+
+def extract(decoded: Decoded, options: FeatureOptions) -> ItemFeatures:
+    rgb = decoded.rgb
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    sift_gray = _resize_longest(gray, _sift_side(gray.shape, options))
+    text = text_mask(sift_gray)
+    keypoints, descriptors = _sift(_normalise_contrast(sift_gray), text, options)
+
+    check_gray = _resize_longest(gray, options.check_side)
+    check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA) > 0
+    return ItemFeatures(
+        name=decoded.ref.name,
+        original_size=decoded.original_size,
+        sift_size=(sift_gray.shape[1], sift_gray.shape[0]),
+        keypoints=keypoints,
+        descriptors=descriptors,
+        check_gray=check_gray,
+        check_content=~check_text,
+        signature=_signature(gray, options.signature_side),
+        clip_input=_clip_input(rgb, options.clip_side),
+    )
+
+
+def root_sift(descriptors: np.ndarray) -> np.ndarray:
+    """RootSIFT (Arandjelovic & Zisserman 2012): L1-normalise, then square root."""
+    values = descriptors.astype(np.float32)
+    values /= values.sum(axis=1, keepdims=True) + 1e-7
+    return np.sqrt(values)
+
+
+def mirror_descriptors(descriptors: np.ndarray) -> np.ndarray:
+    """Descriptors of the horizontally mirrored image at the mirrored keypoints.
+
+    SIFT is not mirror-invariant. Mirroring the image flips the rows of the
+    4x4 spatial grid (in the keypoint's frame) and negates orientation bins,
+    so the mirrored descriptor is a permutation: no second extraction needed.
+    """
+    grid = descriptors.reshape(-1, 4, 4, 8)[:, ::-1, :, :]
+    return np.ascontiguousarray(grid[..., _MIRRORED_BINS].reshape(-1, 128))
+
+
+def mirror_keypoints(keypoints: np.ndarray, width: int) -> np.ndarray:
+    mirrored = keypoints.copy()
+    mirrored[:, 0] = width - 1 - keypoints[:, 0]
+    mirrored[:, 3] = (180.0 - keypoints[:, 3]) % 360.0
+    return mirrored
+
+
+_MIRRORED_BINS = [(-o) % 8 for o in range(8)]
+
+
+def text_mask(gray: np.ndarray) -> np.ndarray:
+    """uint8 mask, 255 on text, tick marks, axes, frames and scale bars.
+
+    Such marks are flat-coloured strokes on a flat background: small
+    components of a top-hat image whose inside and surroundings are both
+    nearly uniform. Blurry objects (cells, bands) have graded insides and are
+    kept.
+    """
+    height, width = gray.shape
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (31, 31))
+    mask = np.zeros_like(gray)
+    values = gray.astype(np.float64)
+    integral, integral_sq = cv2.integral2(values)
+    for strokes in (
+        cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel),
+        cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel),
+    ):
+        foreground = (strokes > 50).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
+        if count <= 1:
+            continue
+        flat = labels.ravel()
+        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        inside_sum = np.bincount(flat, weights=values.ravel(), minlength=count)
+        inside_sq = np.bincount(flat, weights=values.ravel() ** 2, minlength=count)
+        inside_mean = inside_sum / area
+        inside_std = np.sqrt(np.maximum(inside_sq / area - inside_mean**2, 0))
+
+        x0 = np.maximum(stats[:, 0] - 3, 0)
+        y0 = np.maximum(stats[:, 1] - 3, 0)
+        x1 = np.minimum(stats[:, 0] + stats[:, 2] + 3, width)
+        y1 = np.minimum(stats[:, 1] + stats[:, 3] + 3, height)
+        box_area = ((x1 - x0) * (y1 - y0)).astype(np.float64)
+        box_sum = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+        box_sq = integral_sq[y1, x1] - integral_sq[y0, x1] - integral_sq[y1, x0] + integral_sq[y0, x0]
+        ring_area = np.maximum(box_area - area, 1)
+        ring_mean = (box_sum - inside_sum) / ring_area
+        ring_std = np.sqrt(np.maximum((box_sq - inside_sq) / ring_area - ring_mean**2, 0))
+        contrast = np.abs(inside_mean - ring_mean)
+
+        w = stats[:, cv2.CC_STAT_WIDTH]
+        h = stats[:, cv2.CC_STAT_HEIGHT]
+        glyph = (np.maximum(w, h) <= 48) & (np.minimum(w, h) >= 1)
+        line = (np.minimum(w, h) <= 4) & (np.maximum(w, h) >= 8)
+        flat_stroke = (inside_std < 0.25 * contrast) & (contrast > 40)
+        # the ring holds some of the stroke's anti-aliased edge, hence a loose bound
+        flat_surround = ring_std < 0.45 * contrast
+        marks = (glyph | line) & flat_stroke & flat_surround
+        marks[0] = False
+        mask[marks[labels]] = 255
+    return cv2.dilate(mask, np.ones((5, 5), np.uint8))
+
+
+def _sift(gray: np.ndarray, text: np.ndarray, options: FeatureOptions) -> tuple[np.ndarray, np.ndarray]:
+    # descriptors as uint8: a quarter of the memory, and RootSIFT is taken per comparison anyway
+    sift = cv2.SIFT_create(options.sift_max_keypoints, 3, options.sift_contrast_threshold, 10, 1.6, cv2.CV_8U)
+    keypoints, descriptors = sift.detectAndCompute(gray, cv2.bitwise_not(text))
+    if descriptors is None or not keypoints:
+        return np.zeros((0, 4), np.float32), np.zeros((0, 128), np.uint8)
+    # strongest first: the candidate search reads only the head of the list
+    order = np.argsort([-k.response for k in keypoints], kind="stable")
+    points = np.array([(k.pt[0], k.pt[1], k.size, k.angle) for k in keypoints], np.float32)
+    return points[order], descriptors[order]
+
+
+def _normalise_contrast(gray: np.ndarray) -> np.ndarray:
+    # Contrast-limited equalisation lifts faint bands and sparse fluorescence
+    # into SIFT's range, and makes contrast- and gamma-adjusted copies alike.
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
+
+
+def _sift_side(shape: tuple[int, int], options: FeatureOptions) -> int:
+    longest = max(shape)
+    return min(max(longest, options.sift_min_side), options.sift_max_side)
+
+
+def _resize_longest(gray: np.ndarray, side: int) -> np.ndarray:
+    height, width = gray.shape[:2]
+    scale = side / max(height, width)
+    if abs(scale - 1) < 1e-3:
+        return gray
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(gray, size, interpolation=interpolation)
+
+
+def dihedral(image: np.ndarray) -> list[np.ndarray]:
+    """The 8 rotations and flips, in the order of DIHEDRAL_NAMES."""
+    views = []
+    for flipped in (image, image[:, ::-1]):
+        for turns in range(4):
+            views.append(np.rot90(flipped, turns))
+    return views
+
+
+# (mirrored, counter-clockwise quarter turns) applied to the image
+DIHEDRAL_NAMES = [(flip, turns) for flip in (False, True) for turns in range(4)]
+
+
+def _signature(gray: np.ndarray, side: int) -> np.ndarray:
+    thumb = cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    views = np.stack([v.ravel() for v in dihedral(thumb)])
+    views -= views.mean(axis=1, keepdims=True)
+    views /= np.linalg.norm(views, axis=1, keepdims=True) + 1e-6
+    return views.astype(np.float32)
+
+
+def _clip_input(rgb: np.ndarray, side: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    scale = side / min(height, width)
+    size = (max(side, round(width * scale)), max(side, round(height * scale)))
+    resized = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    top = (size[1] - side) // 2
+    left = (size[0] - side) // 2
+    return np.ascontiguousarray(resized[top : top + side, left : left + side])

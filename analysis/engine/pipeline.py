@@ -1,0 +1,272 @@
+"""The whole analysis: read, embed, find candidates, verify, group.
+
+Progress is reported as (stage, done, total) through a callback, so that the
+command line and the web app show the same stages.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import candidates, embed
+from .candidates import CandidateOptions
+from .features import FeatureOptions, ItemFeatures, read_file
+from .groups import connected_groups
+from .sources import Limits, Skipped, SourceFile
+from .verify import (
+    Alignment,
+    VerifyOptions,
+    align_by_keypoints,
+    align_whole,
+    best_device,
+)
+
+STAGES = {
+    "reading": "Reading files",
+    "weights": "Downloading CLIP weights",
+    "clip": "CLIP embeddings",
+    "candidates": "Candidate search",
+    "verifying": "SIFT verification",
+    "grouping": "Grouping",
+}
+DUPLICATE = "duplicate"
+SIMILAR = "similar"
+VERDICT_ORDER = {DUPLICATE: 0, SIMILAR: 1, "": 2}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class VerdictOptions:
+    """Thresholds of the verdicts; their measured effect is in the README."""
+
+    duplicate_inliers: int = 12
+    duplicate_content: float = 0.5
+    whole_image_content: float = 0.7
+    whole_image_blocks: int = 12
+    similar_inliers: int = 6
+    similar_content: float = 0.3
+    similar_clip: float = 0.92
+
+
+@dataclass(frozen=True)
+class Options:
+    model: str = "ViT-B-32"
+    use_clip: bool = True
+    clip_weights: str | None = None
+    clip_cache_dir: str | None = None
+    clip_download: bool = True
+    clip_batch_size: int = 64
+    workers: int = 0  # 0: one per CPU core; 1: in this process
+    limits: Limits = field(default_factory=Limits)
+    features: FeatureOptions = field(default_factory=FeatureOptions)
+    candidates: CandidateOptions = field(default_factory=CandidateOptions)
+    verify: VerifyOptions = field(default_factory=VerifyOptions)
+    verdicts: VerdictOptions = field(default_factory=VerdictOptions)
+
+
+@dataclass
+class Item:
+    name: str
+    original_size: tuple[int, int]
+    keypoints: int
+
+
+@dataclass
+class Pair:
+    first: int
+    second: int
+    clip_score: float | None
+    local_matches: int
+    verdict: str  # DUPLICATE, SIMILAR or ""
+    alignment: Alignment | None
+
+    @property
+    def transform(self) -> str:
+        return self.alignment.transform.describe() if self.alignment else ""
+
+
+@dataclass
+class Result:
+    items: list[Item]
+    skipped: list[Skipped]
+    pairs: list[Pair]  # every verified pair, best first
+    groups: list[list[int]]  # indices into items
+    clip_notice: str | None  # why the CLIP stage did not run, None when it did
+    timings: dict[str, float]
+
+    @property
+    def duplicates(self) -> list[Pair]:
+        return [pair for pair in self.pairs if pair.verdict == DUPLICATE]
+
+
+class Cancelled(Exception):
+    pass
+
+
+def find_duplicates(
+    files: Sequence[SourceFile],
+    options: Options | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Result:
+    options = options or Options()
+    report = progress or (lambda stage, done, total: None)
+    timings: dict[str, float] = {}
+
+    def check() -> None:
+        if cancelled and cancelled():
+            raise Cancelled
+
+    started = time.perf_counter()
+    features, skipped = _read(files, options, report, check)
+    timings["reading"] = time.perf_counter() - started
+    check()
+
+    started = time.perf_counter()
+    embeddings, clip_notice = _embed(features, options, report)
+    timings["clip"] = time.perf_counter() - started
+    check()
+
+    started = time.perf_counter()
+    device = best_device()
+    found = _candidates(features, embeddings, options, device, report)
+    timings["candidates"] = time.perf_counter() - started
+    check()
+
+    started = time.perf_counter()
+    pairs = []
+    total = len(found)
+    for done, ((first, second), view) in enumerate(sorted(found.items()), start=1):
+        pairs.append(_verify(features, embeddings, first, second, view, options, device))
+        if done % 20 == 0 or done == total:
+            report("verifying", done, total)
+            check()
+    pairs.sort(key=_pair_rank)
+    timings["verifying"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    groups = connected_groups((p.first, p.second) for p in pairs if p.verdict == DUPLICATE)
+    report("grouping", 1, 1)
+    timings["grouping"] = time.perf_counter() - started
+
+    items = [Item(f.name, f.original_size, len(f.keypoints)) for f in features]
+    return Result(items, skipped, pairs, groups, clip_notice, timings)
+
+
+def _read(
+    files: Sequence[SourceFile], options: Options, report: Progress, check: Callable[[], None]
+) -> tuple[list[ItemFeatures], list[Skipped]]:
+    results: list[tuple[list[ItemFeatures], list[Skipped]] | None] = [None] * len(files)
+    total = len(files)
+    report("reading", 0, total)
+    workers = options.workers or os.cpu_count() or 1
+    if workers == 1 or total <= 1:
+        for index, source in enumerate(files):
+            results[index] = read_file(source, options.limits, options.features)
+            report("reading", index + 1, total)
+            check()
+    else:
+        # spawn, not fork: the caller may hold threads (torch, an event loop)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(workers, total), mp_context=context) as pool:
+            futures = {
+                pool.submit(read_file, source, options.limits, options.features): index
+                for index, source in enumerate(files)
+            }
+            try:
+                for done, future in enumerate(as_completed(futures), start=1):
+                    results[futures[future]] = future.result()
+                    report("reading", done, total)
+                    check()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+    features = [item for found, _ in results for item in found]
+    skipped = [item for _, lost in results for item in lost]
+    return features, skipped
+
+
+def _embed(features: list[ItemFeatures], options: Options, report: Progress) -> tuple[np.ndarray | None, str | None]:
+    if not options.use_clip:
+        return None, "semantic ranking turned off: CLIP was not run"
+    try:
+        clip = embed.load_clip(
+            options.model,
+            weights=options.clip_weights,
+            cache_dir=options.clip_cache_dir,
+            allow_download=options.clip_download,
+            on_download=lambda: report("weights", 0, 1),
+        )
+    except embed.ClipUnavailable as exc:
+        return None, f"semantic ranking unavailable: {exc}"
+    images = np.stack([f.clip_input for f in features]) if features else np.zeros((0, 1, 1, 3), np.uint8)
+    vectors = embed.embed(clip, images, options.clip_batch_size, lambda done, total: report("clip", done, total))
+    return vectors, None
+
+
+def _candidates(
+    features: list[ItemFeatures], embeddings: np.ndarray | None, options: Options, device, report: Progress
+) -> dict[tuple[int, int], int | None]:
+    """Candidate pairs, each with the dihedral view from the global signature where it found one."""
+    report("candidates", 0, len(features))
+    found: dict[tuple[int, int], int | None] = {}
+    if embeddings is not None and len(embeddings) > 1:
+        found.update(dict.fromkeys(candidates.clip_pairs(embeddings, options.candidates, device)))
+    found.update(
+        dict.fromkeys(
+            candidates.local_pairs(
+                features, options.candidates, lambda done, total: report("candidates", done, total)
+            )
+        )
+    )
+    _, views = candidates.global_pairs(features, options.candidates, device)
+    found.update(views)
+    report("candidates", len(features), len(features))
+    return found
+
+
+def _verify(
+    features: list[ItemFeatures],
+    embeddings: np.ndarray | None,
+    first: int,
+    second: int,
+    view: int | None,
+    options: Options,
+    device,
+) -> Pair:
+    thresholds = options.verdicts
+    a, b = features[first], features[second]
+    clip_score = float(embeddings[first] @ embeddings[second]) if embeddings is not None else None
+    alignment = align_by_keypoints(a, b, options.verify, device)
+    verdict = ""
+    if alignment is not None:
+        if alignment.inliers >= thresholds.duplicate_inliers and alignment.content >= thresholds.duplicate_content:
+            verdict = DUPLICATE
+        elif alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
+            verdict = SIMILAR
+    if verdict != DUPLICATE and view is not None:
+        # few keypoints (blots, gradients, sparse fluorescence): compare whole images
+        whole = align_whole(a, b, view, options.verify)
+        if (
+            whole is not None
+            and whole.content >= thresholds.whole_image_content
+            and whole.blocks >= thresholds.whole_image_blocks
+        ):
+            alignment = whole
+            verdict = DUPLICATE
+    if not verdict and clip_score is not None and clip_score >= thresholds.similar_clip:
+        verdict = SIMILAR
+    local_matches = alignment.inliers if alignment else 0
+    return Pair(first, second, clip_score, local_matches, verdict, alignment)
+
+
+def _pair_rank(pair: Pair) -> tuple:
+    return (VERDICT_ORDER[pair.verdict], -pair.local_matches, -(pair.clip_score or 0.0), pair.first, pair.second)

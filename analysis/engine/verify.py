@@ -1,0 +1,304 @@
+"""Geometric and photometric verification of one candidate pair.
+
+Ratio-test matches (one-to-one) feed RANSAC for a similarity transform, tried
+against the second image as it is and mirrored. A found transform counts
+only if its inliers are spread over a real region and agree in keypoint
+scale and orientation, and if the images, aligned by it, actually look alike
+outside text and lines (a dense band-pass correlation, block by block).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from .features import (
+    DIHEDRAL_NAMES,
+    ItemFeatures,
+    mirror_descriptors,
+    mirror_keypoints,
+    root_sift,
+)
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    ratio: float = 0.8
+    ransac_threshold: float = 0.006  # of the first image's diagonal
+    min_keypoint_matches: int = 6
+    max_scale: float = 8.0
+    min_region_side: float = 0.08  # of the image's shorter side, in both images
+    check_block: int = 16
+    check_min_blocks: int = 4
+    check_block_agreement: float = 0.5  # band-pass correlation for a block to count as alike
+
+
+@dataclass
+class Alignment:
+    """How the second item maps onto the first, with its evidence."""
+
+    inliers: int
+    mirrored: bool
+    matrix: np.ndarray  # 2x3, second item's (possibly mirrored) pixels -> first item's pixels, original sizes
+    points1: np.ndarray  # (n, 2) inlier positions in the first item, in [0, 1]
+    points2: np.ndarray  # (n, 2) in the second item, in [0, 1]
+    region1: tuple[float, float, float, float]  # x0, y0, x1, y1 in [0, 1]
+    region2: tuple[float, float, float, float]
+    content: float  # share of textured blocks that agree once aligned, 0..1
+    blocks: int  # textured blocks compared
+
+    @property
+    def transform(self) -> Transform:
+        return Transform.from_matrix(self.matrix, self.mirrored)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The second image relative to the first: mirror first, then rotate, then scale."""
+
+    mirrored: bool
+    rotation: float  # degrees, counter-clockwise as seen, in (-180, 180]
+    scale: float
+
+    @classmethod
+    def from_matrix(cls, matrix: np.ndarray, mirrored: bool) -> Transform:
+        # matrix maps image2 (mirrored if so) into image1; invert to describe image2.
+        linear = np.linalg.inv(matrix[:, :2])
+        scale = math.sqrt(abs(np.linalg.det(linear)))
+        # Pixel rows grow downwards, so a positive matrix angle is clockwise as seen.
+        angle = -math.degrees(math.atan2(linear[1, 0], linear[0, 0]))
+        angle = (angle + 180.0) % 360.0 - 180.0
+        if angle <= -180.0 + 1e-9:
+            angle = 180.0
+        return cls(mirrored, angle, scale)
+
+    def describe(self) -> str:
+        parts = []
+        rotation = self.rotation
+        quarter = round(rotation / 90.0) * 90
+        if abs(rotation - quarter) < 2.0:
+            rotation = float(quarter)
+        if self.mirrored and abs(abs(rotation) - 180.0) < 1e-9:
+            parts.append("flipped vertically")
+        else:
+            if self.mirrored:
+                parts.append("flipped horizontally")
+            if rotation:
+                parts.append(f"rotated {rotation:g}°" if rotation == int(rotation) else f"rotated {rotation:.1f}°")
+        scale = f"{self.scale:.2f}".rstrip("0").rstrip(".")
+        parts.append(f"{scale}x")
+        return ", ".join(parts) if len(parts) > 1 or scale != "1" else "same orientation, 1x"
+
+
+def best_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def align_by_keypoints(
+    first: ItemFeatures, second: ItemFeatures, options: VerifyOptions, device: torch.device
+) -> Alignment | None:
+    if len(first.keypoints) < options.min_keypoint_matches or len(second.keypoints) < options.min_keypoint_matches:
+        return None
+    query = torch.from_numpy(root_sift(first.descriptors)).to(device)
+    best: Alignment | None = None
+    for mirrored in (False, True):
+        descriptors = mirror_descriptors(second.descriptors) if mirrored else second.descriptors
+        keypoints = mirror_keypoints(second.keypoints, second.sift_size[0]) if mirrored else second.keypoints
+        train = torch.from_numpy(root_sift(descriptors)).to(device)
+        pairs = _ratio_matches(query, train, options.ratio)
+        if len(pairs) < options.min_keypoint_matches:
+            continue
+        found = _ransac(first, second, first.keypoints[pairs[:, 0]], keypoints[pairs[:, 1]], mirrored, options)
+        if found is not None and (best is None or found.inliers > best.inliers):
+            best = found
+    return best
+
+
+def align_whole(first: ItemFeatures, second: ItemFeatures, view: int, options: VerifyOptions) -> Alignment | None:
+    """Alignment of the whole second image onto the whole first under one of the 8 dihedral views."""
+    mirrored, turns = DIHEDRAL_NAMES[view]
+    w2, h2 = second.original_size
+    w1, h1 = first.original_size
+    # the view's pixel mapping: mirror (x -> w-1-x), then `turns` counter-clockwise quarter turns
+    corners = np.array([[0, 0], [w2, 0], [0, h2]], np.float64)
+    if mirrored:
+        corners[:, 0] = w2 - corners[:, 0]
+    width, height = w2, h2
+    for _ in range(turns):
+        corners = np.stack([corners[:, 1], width - corners[:, 0]], axis=1)
+        width, height = height, width
+    scaled = corners * [w1 / width, h1 / height]
+    source = np.array([[0, 0], [w2, 0], [0, h2]], np.float32)
+    if mirrored:
+        source[:, 0] = w2 - source[:, 0]  # matrices act on the mirrored second image
+    matrix = cv2.getAffineTransform(source, scaled.astype(np.float32))
+    content, blocks = _content_agreement(first, second, matrix, mirrored, options)
+    if blocks < options.check_min_blocks:
+        return None
+    full = (0.0, 0.0, 1.0, 1.0)
+    empty = np.zeros((0, 2), np.float32)
+    return Alignment(0, mirrored, matrix, empty, empty, full, full, content, blocks)
+
+
+def _ratio_matches(query: torch.Tensor, train: torch.Tensor, ratio: float) -> np.ndarray:
+    """(n, 2) index pairs passing the ratio test, at most one per keypoint on either side."""
+    similarity = query @ train.T
+    distance = torch.sqrt(torch.clamp(2.0 - 2.0 * similarity, min=0.0))
+    if distance.shape[1] < 2:
+        return np.zeros((0, 2), np.int64)
+    nearest, index = torch.topk(distance, 2, dim=1, largest=False)
+    keep = nearest[:, 0] < ratio * nearest[:, 1]
+    rows = torch.nonzero(keep).squeeze(1)
+    cols = index[rows, 0]
+    dist = nearest[rows, 0]
+    # many-to-one matches: keep the closest query for each train keypoint
+    order = torch.argsort(dist)
+    rows, cols = rows[order].cpu().numpy(), cols[order].cpu().numpy()
+    _, first = np.unique(cols, return_index=True)
+    return np.stack([rows[first], cols[first]], axis=1)
+
+
+def _ransac(
+    first: ItemFeatures,
+    second: ItemFeatures,
+    keypoints1: np.ndarray,
+    keypoints2: np.ndarray,
+    mirrored: bool,
+    options: VerifyOptions,
+) -> Alignment | None:
+    threshold = max(2.0, options.ransac_threshold * math.hypot(*first.sift_size))
+    matrix, mask = cv2.estimateAffinePartial2D(
+        np.ascontiguousarray(keypoints2[:, :2]),
+        np.ascontiguousarray(keypoints1[:, :2]),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=threshold,
+        maxIters=2000,
+        confidence=0.995,
+        refineIters=10,
+    )
+    if matrix is None:
+        return None
+    inlier = mask.ravel().astype(bool)
+    scale = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
+    if not 1.0 / options.max_scale <= scale <= options.max_scale:
+        return None
+    # Inliers must agree with the transform in keypoint size and orientation too.
+    angle = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
+    size_ratio = keypoints1[:, 2] / np.maximum(keypoints2[:, 2], 1e-3)
+    turn = (keypoints1[:, 3] - keypoints2[:, 3] - angle + 180.0) % 360.0 - 180.0
+    inlier &= (np.abs(np.log(size_ratio / scale)) < math.log(1.6)) & (np.abs(turn) < 25.0)
+    points1 = keypoints1[inlier, :2]
+    points2 = keypoints2[inlier, :2]
+    count = min(len(np.unique(points1.round(), axis=0)), len(np.unique(points2.round(), axis=0)))
+    if count < options.min_keypoint_matches:
+        return None
+    if not (_spread(points1, first.sift_size, options) and _spread(points2, second.sift_size, options)):
+        return None
+
+    original = _to_original(matrix, first, second)
+    content, blocks = _content_agreement(first, second, original, mirrored, options)
+    if mirrored:
+        points2 = points2.copy()
+        points2[:, 0] = second.sift_size[0] - 1 - points2[:, 0]
+    norm1 = (points1 / first.sift_size).astype(np.float32)
+    norm2 = (points2 / second.sift_size).astype(np.float32)
+    return Alignment(count, mirrored, original, norm1, norm2, _box(norm1), _box(norm2), content, blocks)
+
+
+def _spread(points: np.ndarray, size: tuple[int, int], options: VerifyOptions) -> bool:
+    """False for inliers collapsed onto a point or a line, or in a tiny patch."""
+    minimum = options.min_region_side * min(size)
+    extent = points.max(axis=0) - points.min(axis=0)
+    if extent.min() < minimum:
+        return False
+    spread = np.sqrt(np.linalg.eigvalsh(np.cov(points.T)))
+    return bool(spread[0] >= minimum / 4)
+
+
+def _box(points: np.ndarray) -> tuple[float, float, float, float]:
+    low = np.clip(points.min(axis=0), 0, 1)
+    high = np.clip(points.max(axis=0), 0, 1)
+    return (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+
+
+def _to_original(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
+    """A sift-pixel matrix re-expressed between the items' original pixel sizes."""
+    to_first = _scaling(first.original_size, first.sift_size)
+    from_second = _scaling(second.sift_size, second.original_size)
+    return (to_first @ np.vstack([matrix, [0, 0, 1]]) @ from_second)[:2]
+
+
+def _scaling(target: tuple[int, int], source: tuple[int, int]) -> np.ndarray:
+    return np.diag([target[0] / source[0], target[1] / source[1], 1.0])
+
+
+def _content_agreement(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
+) -> tuple[float, int]:
+    """Share of textured blocks whose band-passed pixels correlate once aligned, and their count.
+
+    The comparison is made in the frame of whichever image shows the shared
+    region at the higher resolution, so that nothing is compared aliased.
+    """
+    gray2, content2 = second.check_gray, second.check_content
+    if mirrored:
+        gray2, content2 = gray2[:, ::-1], content2[:, ::-1]
+    full = _to_check(matrix, first, second)
+    images = [(first.check_gray, first.check_content), (np.ascontiguousarray(gray2), np.ascontiguousarray(content2))]
+    if abs(np.linalg.det(full[:2, :2])) < 1.0:
+        full = np.linalg.inv(np.vstack([full, [0, 0, 1]]))[:2]
+        images.reverse()
+    (target, target_content), (moving, moving_content) = images
+    size = (target.shape[1], target.shape[0])
+    warped = cv2.warpAffine(moving, full, size, flags=cv2.INTER_LINEAR)
+    valid = cv2.warpAffine(moving_content.astype(np.uint8), full, size, flags=cv2.INTER_NEAREST) > 0
+    valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    valid &= target_content
+    band1 = _band_pass(target)
+    band2 = _band_pass(warped)
+
+    block = options.check_block
+    rows, cols = size[1] // block, size[0] // block
+    if rows == 0 or cols == 0:
+        return 0.0, 0
+    crop = (slice(0, rows * block), slice(0, cols * block))
+
+    def blocks(values: np.ndarray) -> np.ndarray:
+        return values[crop].reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+
+    weight, a, b = blocks(valid.astype(np.float32)), blocks(band1), blocks(band2)
+    count = weight.sum(axis=1)
+    usable = count >= 0.6 * block * block
+    weight, a, b, count = weight[usable], a[usable], b[usable], count[usable]
+    if not len(count):
+        return 0.0, 0
+    a = a - (a * weight).sum(axis=1, keepdims=True) / count[:, None]
+    b = b - (b * weight).sum(axis=1, keepdims=True) / count[:, None]
+    var_a = (a * a * weight).sum(axis=1) / count
+    var_b = (b * b * weight).sum(axis=1) / count
+    textured = (var_a > 4.0) & (var_b > 4.0)
+    if not textured.any():
+        return 0.0, 0
+    covariance = (a * b * weight).sum(axis=1) / count
+    correlation = covariance[textured] / np.sqrt(var_a[textured] * var_b[textured])
+    return float((correlation >= options.check_block_agreement).mean()), int(textured.sum())
+
+
+def _to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
+    check1 = (first.check_gray.shape[1], first.check_gray.shape[0])
+    check2 = (second.check_gray.shape[1], second.check_gray.shape[0])
+    full = _scaling(check1, first.original_size) @ np.vstack([matrix, [0, 0, 1]]) @ _scaling(second.original_size, check2)
+    return full[:2]
+
+
+def _band_pass(gray: np.ndarray) -> np.ndarray:
+    values = gray.astype(np.float32)
+    return cv2.GaussianBlur(values, (0, 0), 1.0) - cv2.GaussianBlur(values, (0, 0), 4.0)
