@@ -29,12 +29,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--clip", action="store_true", help="run CLIP too (needs downloaded weights)")
     parser.add_argument("--show-errors", action="store_true", help="list missed and false pairs")
+    parser.add_argument("--dump", type=Path, help="write every verified pair with its evidence to this TSV")
     args = parser.parse_args()
     options = Options(use_clip=args.clip, workers=args.workers)
 
     with tempfile.TemporaryDirectory(prefix="deepchecker-bench-") as folder:
         if not args.no_quality:
-            quality(Path(folder) / "quality", args.seed, options, args.show_errors)
+            quality(Path(folder) / "quality", args.seed, options, args.show_errors, args.dump)
         if not args.no_scaling:
             scaling(Path(folder), args.scaling, options)
     return 0
@@ -47,7 +48,7 @@ def run(dataset: Dataset, options: Options) -> tuple[Result, float]:
     return result, time.perf_counter() - started
 
 
-def quality(root: Path, seed: int, options: Options, show_errors: bool) -> None:
+def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Path | None) -> None:
     started = time.perf_counter()
     dataset = quality_set(root, seed)
     print(f"quality set: {len(dataset.entries)} files generated in {time.perf_counter() - started:.0f} s (seed {seed})")
@@ -93,6 +94,14 @@ def quality(root: Path, seed: int, options: Options, show_errors: bool) -> None:
     print(f"false positives among {len(hard)} hard-negative pairs: {len(false_hard)}")
     print(f"false positives in all: {len(found - truth)}")
     print_timings(result, elapsed)
+    if dump:
+        with dump.open("w") as out:
+            out.write("truth\tverdict\tinliers\tcontent\tblocks\tclip\timage1\timage2\n")
+            for p in result.pairs:
+                a = p.alignment
+                evidence = f"{a.inliers}\t{a.content:.3f}\t{a.blocks}" if a else "0\t\t0"
+                true = int((p.first, p.second) in truth)
+                out.write(f"{true}\t{p.verdict}\t{evidence}\t{p.clip_score or ''}\t{names[p.first]}\t{names[p.second]}\n")
     if show_errors:
         for i, j in sorted(truth - found):
             pair = next((p for p in result.pairs if (p.first, p.second) == (i, j)), None)

@@ -23,8 +23,6 @@ from PIL import Image
 REAL_IMAGES = (
     "astronaut",
     "camera",
-    "coffee",
-    "chelsea",
     "rocket",
     "coins",
     "moon",

@@ -27,9 +27,11 @@ class CandidateOptions:
     clip_min_score: float = 0.75
     local_query_keypoints: int = 300
     local_index_keypoints: int = 800
-    local_neighbours: int = 8
-    local_vote_ratio: float = 0.8  # a neighbour votes when this much closer than the k-th neighbour
-    local_partners: int = 8
+    local_neighbours: int = 10
+    local_vote_distance: float = 0.3  # RootSIFT distance; copies match at 0.05-0.2, unrelated cells at 0.2-0.5
+    local_partners: int = 5
+    local_max_partners: int = 40
+    local_partner_share: float = 0.15
     local_min_votes: int = 3
     global_partners: int = 3
     global_min_correlation: float = 0.8
@@ -128,8 +130,8 @@ def local_pairs(
         neighbours, distances = flann.knnSearch(query, options.local_neighbours, params={"checks": 32})
         source = np.repeat(np.concatenate(query_owner), neighbours.shape[1]).reshape(neighbours.shape)
         target = owner[neighbours].astype(np.int64)
-        limit = distances[:, -1:] * options.local_vote_ratio**2  # FLANN returns squared distances
-        voting = (distances < limit) & (target != source)
+        # FLANN returns squared distances
+        voting = (distances < options.local_vote_distance**2) & (target != source)
         query_ids = np.broadcast_to(np.arange(len(query))[:, None], neighbours.shape)[voting]
         low = np.minimum(source[voting], target[voting])
         high = np.maximum(source[voting], target[voting])
@@ -144,17 +146,33 @@ def local_pairs(
     keys, counts = np.unique(np.concatenate(votes), return_counts=True)
     strong = counts >= options.local_min_votes
     keys, counts = keys[strong], counts[strong]
-    first, second = keys // total, keys % total
-    # keep each item's best partners only
+    return _best_partners(keys // total, keys % total, counts, total, options)
+
+
+def _best_partners(
+    first: np.ndarray, second: np.ndarray, votes: np.ndarray, total: int, options: CandidateOptions
+) -> dict[tuple[int, int], int]:
+    """Each item's best partners: the top few, and any others with a good share of the best's votes.
+
+    A fixed top-k would cut a family of many copies short; a share of the
+    best keeps the count small for the usual item with one or two copies.
+    """
+    best = np.zeros(total, np.int64)
+    np.maximum.at(best, first, votes)
+    np.maximum.at(best, second, votes)
+    rank = np.zeros(total, np.int64)
     chosen: dict[tuple[int, int], int] = {}
-    order = np.argsort(-counts, kind="stable")
-    taken = np.zeros(total, np.int64)
-    for k in order:
-        i, j = int(first[k]), int(second[k])
-        if taken[i] < options.local_partners or taken[j] < options.local_partners:
-            chosen[(i, j)] = int(counts[k])
-            taken[i] += 1
-            taken[j] += 1
+    for k in np.argsort(-votes, kind="stable"):
+        i, j, count = int(first[k]), int(second[k]), int(votes[k])
+        wanted = [
+            rank[end] < options.local_partners
+            or (rank[end] < options.local_max_partners and count >= options.local_partner_share * best[end])
+            for end in (i, j)
+        ]
+        if any(wanted):
+            chosen[(i, j)] = count
+            rank[i] += 1
+            rank[j] += 1
     return chosen
 
 

@@ -128,54 +128,77 @@ _MIRRORED_BINS = [(-o) % 8 for o in range(8)]
 def text_mask(gray: np.ndarray) -> np.ndarray:
     """uint8 mask, 255 on text, tick marks, axes, frames and scale bars.
 
-    Such marks are flat-coloured strokes on a flat background: small
-    components of a top-hat image whose inside and surroundings are both
-    nearly uniform. Blurry objects (cells, bands) have graded insides and are
-    kept.
+    Such marks are sharp, high-contrast strokes on a flat background: small
+    components of a top-hat image (glyphs) or thin straight runs (lines)
+    whose surroundings are flat. Blurry objects (cells, bands) and strokes
+    in textured surroundings (photographs) are kept.
     """
-    height, width = gray.shape
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (31, 31))
-    mask = np.zeros_like(gray)
     values = gray.astype(np.float64)
-    integral, integral_sq = cv2.integral2(values)
-    for strokes in (
-        cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel),
-        cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, kernel),
-    ):
-        foreground = (strokes > 50).astype(np.uint8)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(foreground, connectivity=8)
-        if count <= 1:
-            continue
-        flat = labels.ravel()
-        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-        inside_sum = np.bincount(flat, weights=values.ravel(), minlength=count)
-        inside_sq = np.bincount(flat, weights=values.ravel() ** 2, minlength=count)
-        inside_mean = inside_sum / area
-        inside_std = np.sqrt(np.maximum(inside_sq / area - inside_mean**2, 0))
+    gradient = cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)) / 8.0
+    glyphs = np.zeros(gray.shape, np.uint8)
+    lines = np.zeros(gray.shape, np.uint8)
+    for operation in (cv2.MORPH_BLACKHAT, cv2.MORPH_TOPHAT):
+        strokes = cv2.morphologyEx(gray, operation, kernel)
+        background = (strokes <= 12).astype(np.float64)
+        core = (strokes > 50).astype(np.uint8)
+        labels, stats, flat_marks = _flat_marks(core, values, gradient, background)
+        longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+        is_glyph = flat_marks & (longest >= 5) & (longest <= 60) & (stats[:, cv2.CC_STAT_AREA] >= 10)
+        glyphs[is_glyph[labels]] = 255
 
-        x0 = np.maximum(stats[:, 0] - 3, 0)
-        y0 = np.maximum(stats[:, 1] - 3, 0)
-        x1 = np.minimum(stats[:, 0] + stats[:, 2] + 3, width)
-        y1 = np.minimum(stats[:, 1] + stats[:, 3] + 3, height)
-        box_area = ((x1 - x0) * (y1 - y0)).astype(np.float64)
-        box_sum = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
-        box_sq = integral_sq[y1, x1] - integral_sq[y0, x1] - integral_sq[y1, x0] + integral_sq[y0, x0]
-        ring_area = np.maximum(box_area - area, 1)
-        ring_mean = (box_sum - inside_sum) / ring_area
-        ring_std = np.sqrt(np.maximum((box_sq - inside_sq) / ring_area - ring_mean**2, 0))
-        contrast = np.abs(inside_mean - ring_mean)
+        runs = np.zeros_like(core)
+        for run, thick in (((1, 31), (9, 31)), ((31, 1), (31, 9))):
+            long_runs = cv2.morphologyEx(core, cv2.MORPH_OPEN, np.ones(run, np.uint8))
+            runs |= long_runs & ~cv2.morphologyEx(core, cv2.MORPH_OPEN, np.ones(thick, np.uint8))
+        labels, _, is_line = _flat_marks(runs, values, gradient, background)
+        lines[is_line[labels]] = 255
+    # SIFT centres text keypoints between glyphs, hence the wide margin
+    glyphs = cv2.dilate(glyphs, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11)))
+    return glyphs | cv2.dilate(lines, np.ones((5, 5), np.uint8))
 
-        w = stats[:, cv2.CC_STAT_WIDTH]
-        h = stats[:, cv2.CC_STAT_HEIGHT]
-        glyph = (np.maximum(w, h) <= 48) & (np.minimum(w, h) >= 1)
-        line = (np.minimum(w, h) <= 4) & (np.maximum(w, h) >= 8)
-        flat_stroke = (inside_std < 0.25 * contrast) & (contrast > 40)
-        # the ring holds some of the stroke's anti-aliased edge, hence a loose bound
-        flat_surround = ring_std < 0.45 * contrast
-        marks = (glyph | line) & flat_stroke & flat_surround
-        marks[0] = False
-        mask[marks[labels]] = 255
-    return cv2.dilate(mask, np.ones((5, 5), np.uint8))
+
+def _flat_marks(
+    mask: np.ndarray, values: np.ndarray, gradient: np.ndarray, background: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Components of mask, their stats, and which are sharp, high-contrast marks on a flat surround."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    flat = labels.ravel()
+    area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
+    inside_mean = np.bincount(flat, weights=values.ravel(), minlength=count) / area
+    sharpness = np.bincount(flat, weights=gradient.ravel(), minlength=count) / area
+    ring_mean, ring_std, ring_count = _box_stats(values, background, stats, margin=4)
+    contrast = np.abs(inside_mean - ring_mean)
+    marks = (
+        (contrast >= 80)
+        & (ring_count >= 10)
+        & (ring_std <= 0.08 * contrast)
+        & (sharpness >= 0.25 * contrast)
+    )
+    marks[0] = False
+    return labels, stats, marks
+
+
+def _box_stats(
+    values: np.ndarray, weights: np.ndarray, stats: np.ndarray, margin: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, standard deviation and count of weighted pixels in each component's box plus a margin."""
+    height, width = values.shape
+    total = cv2.integral(weights)
+    first = cv2.integral(values * weights)
+    second = cv2.integral(values * values * weights)
+    x0 = np.maximum(stats[:, 0] - margin, 0)
+    y0 = np.maximum(stats[:, 1] - margin, 0)
+    x1 = np.minimum(stats[:, 0] + stats[:, 2] + margin, width)
+    y1 = np.minimum(stats[:, 1] + stats[:, 3] + margin, height)
+
+    def box(table: np.ndarray) -> np.ndarray:
+        return table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]
+
+    count = box(total)
+    mean = box(first) / np.maximum(count, 1)
+    std = np.sqrt(np.maximum(box(second) / np.maximum(count, 1) - mean**2, 0))
+    return mean, std, count
 
 
 def _sift(gray: np.ndarray, text: np.ndarray, options: FeatureOptions) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ from .features import (
 class VerifyOptions:
     ratio: float = 0.8
     ransac_threshold: float = 0.006  # of the first image's diagonal
-    min_keypoint_matches: int = 6
+    min_keypoint_matches: int = 5
     max_scale: float = 8.0
     min_region_side: float = 0.08  # of the image's shorter side, in both images
     check_block: int = 16
