@@ -80,9 +80,10 @@ def extract(decoded: Decoded, options: FeatureOptions) -> ItemFeatures:
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     sift_gray = _resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
-    keypoints, descriptors = _sift(_normalise_contrast(sift_gray), text, options)
+    normalised = normalise_contrast(sift_gray)
+    keypoints, descriptors = _sift(normalised, text, options)
 
-    check_gray = _resize_longest(gray, options.check_side)
+    check_gray = _resize_longest(normalised, options.check_side)
     check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA) > 0
     return ItemFeatures(
         name=decoded.ref.name,
@@ -92,7 +93,7 @@ def extract(decoded: Decoded, options: FeatureOptions) -> ItemFeatures:
         descriptors=descriptors,
         check_gray=check_gray,
         check_content=~check_text,
-        signature=_signature(gray, options.signature_side),
+        signature=_signature(normalised, options.signature_side),
         clip_input=_clip_input(rgb, options.clip_side),
     )
 
@@ -213,9 +214,15 @@ def _sift(gray: np.ndarray, text: np.ndarray, options: FeatureOptions) -> tuple[
     return points[order], descriptors[order]
 
 
-def _normalise_contrast(gray: np.ndarray) -> np.ndarray:
-    # Contrast-limited equalisation lifts faint bands and sparse fluorescence
-    # into SIFT's range, and makes contrast- and gamma-adjusted copies alike.
+def normalise_contrast(gray: np.ndarray) -> np.ndarray:
+    """A percentile stretch, then contrast-limited equalisation.
+
+    Faint bands and sparse fluorescence come into SIFT's range, and
+    contrast- and gamma-adjusted copies come out alike.
+    """
+    low, high = np.percentile(gray, (0.5, 99.9))
+    if high - low >= 8:
+        gray = cv2.convertScaleAbs(gray, alpha=255.0 / (high - low), beta=-low * 255.0 / (high - low))
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
 
 
