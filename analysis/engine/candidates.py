@@ -36,6 +36,7 @@ class CandidateOptions:
     global_partners: int = 3
     global_min_correlation: float = 0.8
     block_rows: int = 2048
+    unit_pairs_per_item_pair: int = 6  # the items themselves, then their panels
 
 
 def top_neighbours(
@@ -71,7 +72,7 @@ def top_neighbours(
                 pair = (min(row, col), max(row, col))
                 if value > scores.get(pair, -2.0):
                     scores[pair] = value
-                    best_view[pair] = v if row == pair[0] else _inverse_view(v)
+                    best_view[pair] = v if row == pair[0] else inverse_view(v)
     return scores, best_view
 
 
@@ -176,7 +177,7 @@ def _best_partners(
     return chosen
 
 
-def _inverse_view(view: int) -> int:
+def inverse_view(view: int) -> int:
     """The dihedral view that undoes `view` (mirror first, then quarter turns)."""
     mirrored, turns = divmod(view, 4)
     return view if mirrored else (4 - turns) % 4

@@ -39,6 +39,8 @@ class FeatureOptions:
     check_side: int = 320
     signature_side: int = 24
     clip_side: int = 224
+    panel_min_fraction: float = 0.12  # of the figure's width and height
+    panel_min_side: int = 64
 
 
 @dataclass
@@ -52,6 +54,8 @@ class ItemFeatures:
     check_content: np.ndarray  # (h, w) bool, False on text and lines
     signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
     clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
+    parent: str | None = None  # for a figure panel: the item it was cut from
+    box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
 
 
 def read_file(source: SourceFile, limits: Limits, feature_options: FeatureOptions) -> tuple[list[ItemFeatures], list[Skipped]]:
@@ -66,7 +70,7 @@ def read_file(source: SourceFile, limits: Limits, feature_options: FeatureOption
     features, skipped = [], []
     for ref in refs:
         try:
-            features.append(extract(decode(ref, feature_options.sift_max_side, limits), feature_options))
+            features.extend(extract(decode(ref, feature_options.sift_max_side, limits), feature_options))
         except UnreadableItem as exc:
             skipped.append(Skipped(ref.name, str(exc)))
         except Exception:
@@ -75,8 +79,25 @@ def read_file(source: SourceFile, limits: Limits, feature_options: FeatureOption
     return features, skipped
 
 
-def extract(decoded: Decoded, options: FeatureOptions) -> ItemFeatures:
+def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
+    """Features of the item, then of each panel when it is a multi-panel figure."""
     rgb = decoded.rgb
+    name = decoded.ref.name
+    whole = _describe(rgb, name, decoded.original_size, options)
+    boxes = split_panels(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), options)
+    scale_x = decoded.original_size[0] / rgb.shape[1]
+    scale_y = decoded.original_size[1] / rgb.shape[0]
+    separator = "&" if "#" in name else "#"
+    panels = []
+    for number, (x0, y0, x1, y1) in enumerate(boxes, start=1):
+        box = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
+        panel = _describe(rgb[y0:y1, x0:x1], f"{name}{separator}panel={number}", (box[2] - box[0], box[3] - box[1]), options)
+        panel.parent, panel.box = name, box
+        panels.append(panel)
+    return [whole, *panels]
+
+
+def _describe(rgb: np.ndarray, name: str, original_size: tuple[int, int], options: FeatureOptions) -> ItemFeatures:
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     sift_gray = _resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
@@ -86,8 +107,8 @@ def extract(decoded: Decoded, options: FeatureOptions) -> ItemFeatures:
     check_gray = _resize_longest(normalised, options.check_side)
     check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA) > 0
     return ItemFeatures(
-        name=decoded.ref.name,
-        original_size=decoded.original_size,
+        name=name,
+        original_size=original_size,
         sift_size=(sift_gray.shape[1], sift_gray.shape[0]),
         keypoints=keypoints,
         descriptors=descriptors,
@@ -96,6 +117,41 @@ def extract(decoded: Decoded, options: FeatureOptions) -> ItemFeatures:
         signature=_signature(normalised, options.signature_side),
         clip_input=_clip_input(rgb, options.clip_side),
     )
+
+
+def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the picture panels of a figure, in reading order; [] for one picture.
+
+    A picture panel is a solid rectangle of non-background pixels (its four
+    edges run through picture, not through gaps), large against the figure.
+    Letters, labels and plots' open frames are not picture panels.
+    """
+    height, width = gray.shape
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = int(np.median(border))
+    if np.mean(np.abs(border.astype(np.int16) - background) <= 10) < 0.6:
+        return []  # not a figure on a plain page
+    content = (np.abs(gray.astype(np.int16) - background) > 10).astype(np.uint8)
+    content = cv2.morphologyEx(content, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(content, connectivity=8)
+    min_width = max(options.panel_min_side, options.panel_min_fraction * width)
+    min_height = max(options.panel_min_side, options.panel_min_fraction * height)
+    boxes = []
+    for x, y, w, h, _ in stats[1:]:
+        if w < min_width or h < min_height:
+            continue
+        edges = [content[y, x : x + w], content[y + h - 1, x : x + w], content[y : y + h, x], content[y : y + h, x + w - 1]]
+        if min(edge.mean() for edge in edges) < 0.7:
+            continue
+        boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    if not boxes or (len(boxes) == 1 and _area(boxes[0]) > 0.8 * width * height):
+        return []
+    row_height = max(1, height // 20)
+    return sorted(boxes, key=lambda b: (b[1] // row_height, b[0]))
+
+
+def _area(box: tuple[int, int, int, int]) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def root_sift(descriptors: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from .verify import (
     align_by_keypoints,
     align_whole,
     best_device,
+    lift,
 )
 
 STAGES = {
@@ -129,26 +130,31 @@ def find_duplicates(
             raise Cancelled
 
     started = time.perf_counter()
-    features, skipped = _read(files, options, report, check)
+    units, skipped = _read(files, options, report, check)
     timings["reading"] = time.perf_counter() - started
     check()
+    # units are the items, then the panels cut from multi-panel figures
+    whole = [unit for unit in units if unit.parent is None]
+    index_of = {unit.name: number for number, unit in enumerate(whole)}
+    units = whole + [unit for unit in units if unit.parent is not None]
+    owner = list(range(len(whole))) + [index_of[unit.parent] for unit in units[len(whole) :]]
 
     started = time.perf_counter()
-    embeddings, clip_notice = _embed(features, options, report)
+    embeddings, clip_notice = _embed(whole, options, report)
     timings["clip"] = time.perf_counter() - started
     check()
 
     started = time.perf_counter()
     device = best_device()
-    found = _candidates(features, embeddings, options, device, report)
+    found = _candidates(units, owner, embeddings, options, device, report)
     timings["candidates"] = time.perf_counter() - started
     check()
 
     started = time.perf_counter()
     pairs = []
     total = len(found)
-    for done, ((first, second), view) in enumerate(sorted(found.items()), start=1):
-        pairs.append(_verify(features, embeddings, first, second, view, options, device))
+    for done, ((first, second), tries) in enumerate(sorted(found.items()), start=1):
+        pairs.append(_verify(units, whole, embeddings, first, second, tries, options, device))
         if done % 20 == 0 or done == total:
             report("verifying", done, total)
             check()
@@ -160,7 +166,7 @@ def find_duplicates(
     report("grouping", 1, 1)
     timings["grouping"] = time.perf_counter() - started
 
-    items = [Item(f.name, f.original_size, len(f.keypoints)) for f in features]
+    items = [Item(f.name, f.original_size, len(f.keypoints)) for f in whole]
     return Result(items, skipped, pairs, groups, clip_notice, timings)
 
 
@@ -216,38 +222,65 @@ def _embed(features: list[ItemFeatures], options: Options, report: Progress) -> 
 
 
 def _candidates(
-    features: list[ItemFeatures], embeddings: np.ndarray | None, options: Options, device, report: Progress
-) -> dict[tuple[int, int], int | None]:
-    """Candidate pairs, each with the dihedral view from the global signature where it found one."""
-    report("candidates", 0, len(features))
-    found: dict[tuple[int, int], int | None] = {}
+    units: list[ItemFeatures], owner: list[int], embeddings: np.ndarray | None, options: Options, device, report: Progress
+) -> dict[tuple[int, int], dict[tuple[int, int], int | None]]:
+    """Item pairs to verify, each with the unit pairs to try and the dihedral view the signature found."""
+    report("candidates", 0, len(units))
+    unit_pairs: dict[tuple[int, int], int | None] = {}
     if embeddings is not None and len(embeddings) > 1:
-        found.update(dict.fromkeys(candidates.clip_pairs(embeddings, options.candidates, device)))
-    found.update(
-        dict.fromkeys(
-            candidates.local_pairs(
-                features, options.candidates, lambda done, total: report("candidates", done, total)
-            )
-        )
-    )
-    _, views = candidates.global_pairs(features, options.candidates, device)
-    found.update(views)
-    report("candidates", len(features), len(features))
+        # CLIP ranks whole items, which are the first units
+        unit_pairs.update(dict.fromkeys(candidates.clip_pairs(embeddings, options.candidates, device)))
+    local = candidates.local_pairs(units, options.candidates, lambda done, total: report("candidates", done, total))
+    unit_pairs.update(dict.fromkeys(local))
+    _, views = candidates.global_pairs(units, options.candidates, device)
+    unit_pairs.update(views)
+
+    found: dict[tuple[int, int], dict[tuple[int, int], int | None]] = {}
+    for (u, v), view in unit_pairs.items():
+        i, j = owner[u], owner[v]
+        if i == j:
+            continue
+        if i > j:
+            u, v, i, j = v, u, j, i
+            view = None if view is None else candidates.inverse_view(view)
+        tries = found.setdefault((i, j), {(i, j): None})  # the whole items first
+        if view is not None or (u, v) not in tries:
+            tries[(u, v)] = view
+    report("candidates", len(units), len(units))
     return found
 
 
 def _verify(
-    features: list[ItemFeatures],
+    units: list[ItemFeatures],
+    items: list[ItemFeatures],
     embeddings: np.ndarray | None,
     first: int,
     second: int,
-    view: int | None,
+    tries: dict[tuple[int, int], int | None],
     options: Options,
     device,
 ) -> Pair:
-    thresholds = options.verdicts
-    a, b = features[first], features[second]
+    """The best evidence over the unit pairs of two items (the items themselves, their panels)."""
     clip_score = float(embeddings[first] @ embeddings[second]) if embeddings is not None else None
+    best_verdict, best = "", None
+    for (u, v), view in list(tries.items())[: options.candidates.unit_pairs_per_item_pair]:
+        verdict, alignment = _verify_units(units[u], units[v], view, options, device)
+        if alignment is None:
+            continue
+        alignment = lift(alignment, _box(units[u]), items[first].original_size, _box(units[v]), items[second].original_size)
+        if best is None or (VERDICT_ORDER[verdict], -alignment.inliers) < (VERDICT_ORDER[best_verdict], -best.inliers):
+            best_verdict, best = verdict, alignment
+        if verdict == DUPLICATE:
+            break
+    if not best_verdict and clip_score is not None and clip_score >= options.verdicts.similar_clip:
+        best_verdict = SIMILAR
+    return Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
+
+
+def _verify_units(
+    a: ItemFeatures, b: ItemFeatures, view: int | None, options: Options, device
+) -> tuple[str, Alignment | None]:
+    thresholds = options.verdicts
     alignment = align_by_keypoints(a, b, options.verify, device)
     verdict = ""
     if alignment is not None:
@@ -256,10 +289,10 @@ def _verify(
             and alignment.content >= thresholds.duplicate_content
             and alignment.blocks >= thresholds.duplicate_blocks
         ):
-            verdict = DUPLICATE
-        elif alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
+            return DUPLICATE, alignment
+        if alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
             verdict = SIMILAR
-    if verdict != DUPLICATE and view is not None:
+    if view is not None:
         # few keypoints (blots, gradients, sparse fluorescence): compare whole images
         whole = align_whole(a, b, view, options.verify)
         if (
@@ -267,12 +300,12 @@ def _verify(
             and whole.content >= thresholds.whole_image_content
             and whole.blocks >= thresholds.whole_image_blocks
         ):
-            alignment = whole
-            verdict = DUPLICATE
-    if not verdict and clip_score is not None and clip_score >= thresholds.similar_clip:
-        verdict = SIMILAR
-    local_matches = alignment.inliers if alignment else 0
-    return Pair(first, second, clip_score, local_matches, verdict, alignment)
+            return DUPLICATE, whole
+    return verdict, alignment
+
+
+def _box(unit: ItemFeatures) -> tuple[int, int, int, int]:
+    return unit.box or (0, 0, *unit.original_size)
 
 
 def _pair_rank(pair: Pair) -> tuple:

@@ -302,3 +302,46 @@ def _to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> 
 def _band_pass(gray: np.ndarray) -> np.ndarray:
     values = gray.astype(np.float32)
     return cv2.GaussianBlur(values, (0, 0), 1.0) - cv2.GaussianBlur(values, (0, 0), 4.0)
+
+
+def lift(
+    alignment: Alignment,
+    first_box: tuple[int, int, int, int],
+    first_size: tuple[int, int],
+    second_box: tuple[int, int, int, int],
+    second_size: tuple[int, int],
+) -> Alignment:
+    """An alignment found between two panels, re-expressed between the items they were cut from.
+
+    A box is the panel's place in its item's pixels; an item's own box is (0, 0, width, height).
+    """
+    x0, y0 = first_box[:2]
+    if alignment.mirrored:
+        # mirrored coordinates count from the right edge, of the panel and of the item
+        x1 = second_size[0] - second_box[2]
+    else:
+        x1 = second_box[0]
+    y1 = second_box[1]
+    to_first = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
+    from_second = np.array([[1, 0, -x1], [0, 1, -y1], [0, 0, 1]], np.float64)
+    matrix = (to_first @ np.vstack([alignment.matrix, [0, 0, 1]]) @ from_second)[:2]
+
+    def place(points: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+        span = np.array([box[2] - box[0], box[3] - box[1]], np.float32)
+        return ((points * span + np.array(box[:2], np.float32)) / np.array(size, np.float32)).astype(np.float32)
+
+    def place_box(region, box, size):
+        corners = place(np.array([region[:2], region[2:]], np.float32), box, size)
+        return (float(corners[0, 0]), float(corners[0, 1]), float(corners[1, 0]), float(corners[1, 1]))
+
+    return Alignment(
+        inliers=alignment.inliers,
+        mirrored=alignment.mirrored,
+        matrix=matrix,
+        points1=place(alignment.points1, first_box, first_size),
+        points2=place(alignment.points2, second_box, second_size),
+        region1=place_box(alignment.region1, first_box, first_size),
+        region2=place_box(alignment.region2, second_box, second_size),
+        content=alignment.content,
+        blocks=alignment.blocks,
+    )
