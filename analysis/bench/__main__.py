@@ -1,8 +1,8 @@
 """Benchmark: quality on a generated data set, and how time grows with N.
 
-    python -m analysis.bench                      # quality, then scaling at 250 500 1000 2000
-    python -m analysis.bench --scaling 250 500    # other sizes
-    python -m analysis.bench --no-scaling         # quality only
+python -m analysis.bench                      # quality, then scaling at 250 500 1000 2000
+python -m analysis.bench --scaling 250 500    # other sizes
+python -m analysis.bench --no-scaling         # quality only
 """
 
 from __future__ import annotations
@@ -55,9 +55,7 @@ def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Pa
     result, elapsed = run(dataset, options)
     names = [item.name for item in result.items]
     families = [dataset.item_families(name) for name in names]
-    truth = {
-        (i, j) for i, j in itertools.combinations(range(len(names)), 2) if families[i] & families[j]
-    }
+    truth = {(i, j) for i, j in itertools.combinations(range(len(names)), 2) if families[i] & families[j]}
     found = {(p.first, p.second) for p in result.pairs if p.verdict == DUPLICATE}
     hits = len(truth & found)
     precision = hits / len(found) if found else 1.0
@@ -101,15 +99,23 @@ def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Pa
                 a = p.alignment
                 evidence = f"{a.inliers}\t{a.content:.3f}\t{a.blocks}" if a else "0\t\t0"
                 true = int((p.first, p.second) in truth)
-                out.write(f"{true}\t{p.verdict}\t{evidence}\t{p.clip_score or ''}\t{names[p.first]}\t{names[p.second]}\n")
+                out.write(
+                    f"{true}\t{p.verdict}\t{evidence}\t{p.clip_score or ''}\t{names[p.first]}\t{names[p.second]}\n"
+                )
     if show_errors:
         for i, j in sorted(truth - found):
             pair = next((p for p in result.pairs if (p.first, p.second) == (i, j)), None)
-            detail = f"{pair.local_matches} matches, content {pair.alignment.content:.2f}" if pair and pair.alignment else ("verified, no alignment" if pair else "not a candidate")
+            detail = (
+                f"{pair.local_matches} matches, content {pair.alignment.content:.2f}"
+                if pair and pair.alignment
+                else ("verified, no alignment" if pair else "not a candidate")
+            )
             print(f"  missed: {names[i]} ~ {names[j]}: {detail}")
         for i, j in sorted(found - truth):
             pair = next(p for p in result.pairs if (p.first, p.second) == (i, j))
-            print(f"  false: {names[i]} ~ {names[j]}: {pair.local_matches} matches, content {pair.alignment.content:.2f}")
+            print(
+                f"  false: {names[i]} ~ {names[j]}: {pair.local_matches} matches, content {pair.alignment.content:.2f}"
+            )
 
 
 def scaling(folder: Path, sizes: list[int], options: Options) -> None:

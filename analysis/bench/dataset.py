@@ -151,8 +151,12 @@ def plot(rng: np.random.Generator, size: int) -> np.ndarray:
         cv2.line(image, (x, y1), (x, y1 + 8), (0, 0, 0), 2)
         cv2.line(image, (x0 - 8, y), (x0, y), (0, 0, 0), 2)
         cv2.putText(image, f"{tick * 20}", (x - 15, y1 + 32), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
-        cv2.putText(image, f"{tick * 0.2:.1f}", (x0 - 70, y + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
-    cv2.putText(image, "Time (min)", (width // 2 - 60, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.putText(
+            image, f"{tick * 0.2:.1f}", (x0 - 70, y + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA
+        )
+    cv2.putText(
+        image, "Time (min)", (width // 2 - 60, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA
+    )
     cv2.putText(image, "Signal", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
     for colour in ((200, 60, 30), (30, 90, 200)):
         values = np.cumsum(rng.normal(0, 1, 40))
@@ -174,15 +178,21 @@ def multi_panel(panels: list[np.ndarray], panel_side: int, letters: str = "ABCD"
     figure = np.full((rows * (panel_side + gap) + gap, columns * (panel_side + gap) + gap, 3), 255, np.uint8)
     for index, panel in enumerate(panels):
         scale = panel_side / max(panel.shape[:2])
-        resized = cv2.resize(panel, (int(panel.shape[1] * scale), int(panel.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        resized = cv2.resize(
+            panel, (int(panel.shape[1] * scale), int(panel.shape[0] * scale)), interpolation=cv2.INTER_AREA
+        )
         row, column = divmod(index, columns)
         top, left = gap + row * (panel_side + gap), gap + column * (panel_side + gap)
         figure[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
-        cv2.putText(figure, letters[index], (left - 32, top + 20), cv2.FONT_HERSHEY_DUPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.putText(
+            figure, letters[index], (left - 32, top + 20), cv2.FONT_HERSHEY_DUPLEX, 0.9, (0, 0, 0), 2, cv2.LINE_AA
+        )
     return figure
 
 
-def derive(image: np.ndarray, transform: str, rng: np.random.Generator, fillers: Callable[[], np.ndarray]) -> np.ndarray:
+def derive(
+    image: np.ndarray, transform: str, rng: np.random.Generator, fillers: Callable[[], np.ndarray]
+) -> np.ndarray:
     height, width = image.shape[:2]
     if transform == "reencode":
         return image  # written as low-quality JPEG
@@ -209,7 +219,11 @@ def derive(image: np.ndarray, transform: str, rng: np.random.Generator, fillers:
     if transform == "contrast":
         gamma = float(rng.choice([0.6, 1.6]))
         values = (image.astype(np.float32) / 255.0) ** gamma
-        return np.clip((values - 0.5) * rng.uniform(1.1, 1.4) + 0.5 + rng.uniform(-0.05, 0.05), 0, 1).__mul__(255).astype(np.uint8)
+        return (
+            np.clip((values - 0.5) * rng.uniform(1.1, 1.4) + 0.5 + rng.uniform(-0.05, 0.05), 0, 1)
+            .__mul__(255)
+            .astype(np.uint8)
+        )
     if transform == "noise":
         return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
     if transform == "annotation":
@@ -219,7 +233,16 @@ def derive(image: np.ndarray, transform: str, rng: np.random.Generator, fillers:
             start = (int(rng.integers(0, width)), int(rng.integers(0, height)))
             end = (start[0] + int(rng.integers(-80, 80)), start[1] + int(rng.integers(-80, 80)))
             cv2.arrowedLine(marked, start, end, colour, 3, cv2.LINE_AA)
-        cv2.putText(marked, "* p<0.05", (int(width * 0.1), int(height * 0.15)), cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2, cv2.LINE_AA)
+        cv2.putText(
+            marked,
+            "* p<0.05",
+            (int(width * 0.1), int(height * 0.15)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.0,
+            colour,
+            2,
+            cv2.LINE_AA,
+        )
         box = (int(width * 0.55), int(height * 0.6))
         cv2.rectangle(marked, box, (box[0] + width // 6, box[1] + height // 6), colour, 2)
         cv2.line(marked, (width - 150, height - 30), (width - 40, height - 30), (255, 255, 255), 6)
@@ -239,7 +262,9 @@ class Builder:
         self.rng = np.random.default_rng(seed)
         self.count = 0
 
-    def write(self, image: np.ndarray, stem: str, families: set[str], transform: str, look_alike: str, quality: int = 92) -> None:
+    def write(
+        self, image: np.ndarray, stem: str, families: set[str], transform: str, look_alike: str, quality: int = 92
+    ) -> None:
         suffix = ".png" if transform in ("original", "filler") and self.count % 3 == 0 else ".jpg"
         if transform == "reencode":
             quality = 55
@@ -263,7 +288,9 @@ class Builder:
         self.write(image, f"{family}/original", {family}, "original", look_alike)
         for transform in transforms:
             derived = derive(image, transform, self.rng, self.filler)
-            self.write(derived, f"{family}/{transform}", {family}, transform, "figure" if transform == "panel" else look_alike)
+            self.write(
+                derived, f"{family}/{transform}", {family}, transform, "figure" if transform == "panel" else look_alike
+            )
 
     def pdf(self, name: str, figures: list[tuple[np.ndarray, set[str]]]) -> None:
         """A PDF with one figure per page, embedded as a JPEG among white margins."""
@@ -306,11 +333,15 @@ def quality_set(root: Path, seed: int = 7, synthetic_per_kind: int = 5) -> Datas
             builder.family(f"{kind}_{number}", make(), look_alike, TRANSFORMS)
     # look-alikes that are never duplicated: more fields, blots and plots, and figures
     for number in range(synthetic_per_kind):
-        builder.write(fluorescence(rng, 900), f"lookalike/fluorescence_{number}", {f"la_fl_{number}"}, "original", "fluorescence")
+        builder.write(
+            fluorescence(rng, 900), f"lookalike/fluorescence_{number}", {f"la_fl_{number}"}, "original", "fluorescence"
+        )
         builder.write(blot(rng, 1000), f"lookalike/blot_{number}", {f"la_blot_{number}"}, "original", "blot")
         builder.write(plot(rng, 900), f"lookalike/plot_{number}", {f"la_plot_{number}"}, "original", "plot")
         panels = [builder.filler() for _ in range(4)]
-        builder.write(multi_panel(panels, 420), f"lookalike/figure_{number}", {f"la_fig_{number}"}, "original", "figure")
+        builder.write(
+            multi_panel(panels, 420), f"lookalike/figure_{number}", {f"la_fig_{number}"}, "original", "figure"
+        )
     # halves of one photograph: alike in colour and texture, sharing no pixels
     for name in ("chelsea", "coffee"):
         image = real_image(name)

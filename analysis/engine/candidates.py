@@ -63,9 +63,7 @@ def top_neighbours(
         block[torch.arange(len(block)), rows] = -2.0
         values, columns = torch.topk(block, count, dim=1)
         view_of = torch.gather(view, 1, columns)
-        for row, cols, vals, vs in zip(
-            rows.tolist(), columns.tolist(), values.tolist(), view_of.tolist(), strict=True
-        ):
+        for row, cols, vals, vs in zip(rows.tolist(), columns.tolist(), values.tolist(), view_of.tolist(), strict=True):
             for col, value, v in zip(cols, vals, vs, strict=True):
                 if value < min_score:
                     break

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FeatureOptions:
-    sift_max_side: int = 1024
+    sift_max_side: int = 800
     sift_min_side: int = 480  # smaller images are upscaled so that they still yield keypoints
     sift_max_keypoints: int = 1200
     sift_contrast_threshold: float = 0.02  # below OpenCV's 0.04, for blots and faint fluorescence
@@ -58,7 +58,9 @@ class ItemFeatures:
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
 
 
-def read_file(source: SourceFile, limits: Limits, feature_options: FeatureOptions) -> tuple[list[ItemFeatures], list[Skipped]]:
+def read_file(
+    source: SourceFile, limits: Limits, feature_options: FeatureOptions
+) -> tuple[list[ItemFeatures], list[Skipped]]:
     """Features of every item in one file; runs in a worker process, so imports no torch."""
     try:
         refs = expand(source, limits)
@@ -91,7 +93,9 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     panels = []
     for number, (x0, y0, x1, y1) in enumerate(boxes, start=1):
         box = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
-        panel = _describe(rgb[y0:y1, x0:x1], f"{name}{separator}panel={number}", (box[2] - box[0], box[3] - box[1]), options)
+        panel = _describe(
+            rgb[y0:y1, x0:x1], f"{name}{separator}panel={number}", (box[2] - box[0], box[3] - box[1]), options
+        )
         panel.parent, panel.box = name, box
         panels.append(panel)
     return [whole, *panels]
@@ -140,7 +144,12 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
     for x, y, w, h, _ in stats[1:]:
         if w < min_width or h < min_height:
             continue
-        edges = [content[y, x : x + w], content[y + h - 1, x : x + w], content[y : y + h, x], content[y : y + h, x + w - 1]]
+        edges = [
+            content[y, x : x + w],
+            content[y + h - 1, x : x + w],
+            content[y : y + h, x],
+            content[y : y + h, x + w - 1],
+        ]
         if min(edge.mean() for edge in edges) < 0.7:
             continue
         boxes.append((int(x), int(y), int(x + w), int(y + h)))
@@ -226,12 +235,7 @@ def _flat_marks(
     sharpness = np.bincount(flat, weights=gradient.ravel(), minlength=count) / area
     ring_mean, ring_std, ring_count = _box_stats(values, background, stats, margin=4)
     contrast = np.abs(inside_mean - ring_mean)
-    marks = (
-        (contrast >= 80)
-        & (ring_count >= 10)
-        & (ring_std <= 0.08 * contrast)
-        & (sharpness >= 0.25 * contrast)
-    )
+    marks = (contrast >= 80) & (ring_count >= 10) & (ring_std <= 0.08 * contrast) & (sharpness >= 0.25 * contrast)
     marks[0] = False
     return labels, stats, marks
 

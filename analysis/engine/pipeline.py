@@ -222,7 +222,12 @@ def _embed(features: list[ItemFeatures], options: Options, report: Progress) -> 
 
 
 def _candidates(
-    units: list[ItemFeatures], owner: list[int], embeddings: np.ndarray | None, options: Options, device, report: Progress
+    units: list[ItemFeatures],
+    owner: list[int],
+    embeddings: np.ndarray | None,
+    options: Options,
+    device,
+    report: Progress,
 ) -> dict[tuple[int, int], dict[tuple[int, int], int | None]]:
     """Item pairs to verify, each with the unit pairs to try and the dihedral view the signature found."""
     report("candidates", 0, len(units))
@@ -267,7 +272,9 @@ def _verify(
         verdict, alignment = _verify_units(units[u], units[v], view, options, device)
         if alignment is None:
             continue
-        alignment = lift(alignment, _box(units[u]), items[first].original_size, _box(units[v]), items[second].original_size)
+        alignment = lift(
+            alignment, _box(units[u]), items[first].original_size, _box(units[v]), items[second].original_size
+        )
         if best is None or (VERDICT_ORDER[verdict], -alignment.inliers) < (VERDICT_ORDER[best_verdict], -best.inliers):
             best_verdict, best = verdict, alignment
         if verdict == DUPLICATE:

@@ -120,10 +120,7 @@ def expand(source: SourceFile, limits: Limits) -> list[ItemRef]:
         if frames == 1:
             return [ItemRef(source.name, source.path, "image")]
         frames = min(frames, limits.max_items_per_file)
-        return [
-            ItemRef(f"{source.name}#page={n + 1}", source.path, "tiff_page", page=n)
-            for n in range(frames)
-        ]
+        return [ItemRef(f"{source.name}#page={n + 1}", source.path, "tiff_page", page=n) for n in range(frames)]
     raise UnreadableItem(f"unsupported file type '{suffix or 'no extension'}'; expected an image or a PDF")
 
 

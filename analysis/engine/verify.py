@@ -295,7 +295,9 @@ def _content_agreement(
 def _to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
     check1 = (first.check_gray.shape[1], first.check_gray.shape[0])
     check2 = (second.check_gray.shape[1], second.check_gray.shape[0])
-    full = _scaling(check1, first.original_size) @ np.vstack([matrix, [0, 0, 1]]) @ _scaling(second.original_size, check2)
+    full = (
+        _scaling(check1, first.original_size) @ np.vstack([matrix, [0, 0, 1]]) @ _scaling(second.original_size, check2)
+    )
     return full[:2]
 
 
@@ -316,11 +318,8 @@ def lift(
     A box is the panel's place in its item's pixels; an item's own box is (0, 0, width, height).
     """
     x0, y0 = first_box[:2]
-    if alignment.mirrored:
-        # mirrored coordinates count from the right edge, of the panel and of the item
-        x1 = second_size[0] - second_box[2]
-    else:
-        x1 = second_box[0]
+    # mirrored coordinates count from the right edge, of the panel and of the item
+    x1 = second_size[0] - second_box[2] if alignment.mirrored else second_box[0]
     y1 = second_box[1]
     to_first = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
     from_second = np.array([[1, 0, -x1], [0, 1, -y1], [0, 0, 1]], np.float64)

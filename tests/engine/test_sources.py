@@ -1,0 +1,145 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.engine.sources import Limits, UnreadableItem, collect_files, decode, expand
+from tests.images import pdf_with_images, png_header_only, save, scene
+
+LIMITS = Limits()
+
+
+def names(paths):
+    files, skipped = collect_files(paths)
+    return [f.name for f in files], skipped
+
+
+def test_it_names_files_by_their_path_under_the_root(tmp_path: Path):
+    save(scene(1), tmp_path / "figs" / "fig1.png")
+    save(scene(2), tmp_path / "other" / "fig1.png")
+    found, skipped = names([tmp_path])
+    assert found == ["figs/fig1.png", "other/fig1.png"]
+    assert skipped == []
+
+
+def test_it_names_a_file_given_directly_by_its_own_name(tmp_path: Path):
+    path = save(scene(1), tmp_path / "deep" / "panel.jpg")
+    assert names([path])[0] == ["panel.jpg"]
+
+
+def test_it_keeps_names_unique_across_roots(tmp_path: Path):
+    save(scene(1), tmp_path / "a" / "fig.png")
+    save(scene(2), tmp_path / "b" / "fig.png")
+    found, _ = names([tmp_path / "a", tmp_path / "b"])
+    assert found == ["fig.png", "b/fig.png"]
+
+
+def test_it_reports_missing_paths(tmp_path: Path):
+    found, skipped = names([tmp_path / "nowhere"])
+    assert found == []
+    assert skipped[0].reason == "no such file or folder"
+
+
+def test_it_lists_every_page_of_a_multipage_tiff(tmp_path: Path):
+    from PIL import Image
+
+    pages = [Image.fromarray(scene(seed)) for seed in range(3)]
+    path = tmp_path / "stack.tif"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    files, _ = collect_files([tmp_path])
+    refs = expand(files[0], LIMITS)
+    assert [r.name for r in refs] == ["stack.tif#page=1", "stack.tif#page=2", "stack.tif#page=3"]
+    second = decode(refs[1], 1024, LIMITS)
+    assert np.abs(second.rgb.astype(int) - scene(1).astype(int)).mean() < 3
+
+
+def test_it_lists_pdf_pages_and_embedded_images(tmp_path: Path):
+    pdf_with_images(tmp_path / "paper.pdf", [scene(1), scene(2)])
+    files, _ = collect_files([tmp_path])
+    refs = expand(files[0], LIMITS)
+    assert [r.name for r in refs] == [
+        "paper.pdf#page=1",
+        "paper.pdf#page=1&image=1",
+        "paper.pdf#page=2",
+        "paper.pdf#page=2&image=1",
+    ]
+    page = decode(refs[0], 4096, LIMITS)
+    assert page.original_size == (1275, 1650)  # letter size at 150 dpi
+    embedded = decode(refs[1], 4096, LIMITS)
+    assert embedded.original_size == (480, 360)
+    assert np.abs(embedded.rgb.astype(int) - scene(1).astype(int)).mean() < 6
+
+
+def test_it_downscales_to_the_requested_size_and_remembers_the_original(tmp_path: Path):
+    save(scene(1, 1600, 1200), tmp_path / "big.jpg", quality=90)
+    files, _ = collect_files([tmp_path])
+    decoded = decode(expand(files[0], LIMITS)[0], 800, LIMITS)
+    assert decoded.rgb.shape == (600, 800, 3)
+    assert decoded.original_size == (1600, 1200)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"<html><body>not a picture</body></html>", "not a readable image"),
+    ],
+)
+def test_it_refuses_files_that_are_not_images(tmp_path: Path, content: bytes, message: str):
+    (tmp_path / "fake.jpg").write_bytes(content)
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match=message):
+        expand(files[0], LIMITS)
+
+
+def test_it_refuses_a_decompression_bomb_without_decoding_it(tmp_path: Path):
+    png_header_only(tmp_path / "bomb.png", 20000, 20000)
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="image too large: 20000x20000 = 400 megapixels"):
+        expand(files[0], LIMITS)
+
+
+def test_it_refuses_a_truncated_jpeg(tmp_path: Path):
+    path = save(scene(3), tmp_path / "cut.jpg", quality=90)
+    path.write_bytes(path.read_bytes()[:4000])
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="corrupt or truncated"):
+        decode(expand(files[0], LIMITS)[0], 1024, LIMITS)
+
+
+def test_it_refuses_formats_outside_the_allow_list(tmp_path: Path):
+    from PIL import Image
+
+    Image.fromarray(scene(1)).save(tmp_path / "picture.ppm")
+    (tmp_path / "picture.ppm").rename(tmp_path / "picture.png")
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="not a readable image"):
+        expand(files[0], LIMITS)
+
+
+def test_it_refuses_unsupported_extensions(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("hello")
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="unsupported file type '.txt'"):
+        expand(files[0], LIMITS)
+
+
+def test_it_refuses_an_encrypted_pdf(tmp_path: Path):
+    pdf_with_images(tmp_path / "locked.pdf", [scene(1)], password="secret")
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="encrypted PDF"):
+        expand(files[0], LIMITS)
+
+
+def test_it_refuses_a_malformed_pdf(tmp_path: Path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage")
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="not a readable PDF"):
+        expand(files[0], LIMITS)
+
+
+def test_it_refuses_a_pdf_with_too_many_pages(tmp_path: Path):
+    pdf_with_images(tmp_path / "long.pdf", [scene(1)] * 3)
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem, match="PDF has 3 pages, the limit is 2"):
+        expand(files[0], Limits(max_pdf_pages=2))
