@@ -30,6 +30,7 @@ class VerifyOptions:
     ratio: float = 0.8
     ransac_threshold: float = 0.006  # of the first image's diagonal
     min_keypoint_matches: int = 5
+    enough_inliers: int = 30
     max_scale: float = 8.0
     min_region_side: float = 0.08  # of the image's shorter side, in both images
     check_block: int = 16
@@ -119,6 +120,8 @@ def align_by_keypoints(
         found = _ransac(first, second, first.keypoints[pairs[:, 0]], keypoints[pairs[:, 1]], mirrored, options)
         if found is not None and (best is None or found.inliers > best.inliers):
             best = found
+        if best is not None and best.inliers >= options.enough_inliers:
+            break  # a mirrored match would not be better
     return best
 
 
@@ -150,17 +153,16 @@ def align_whole(first: ItemFeatures, second: ItemFeatures, view: int, options: V
 
 def _ratio_matches(query: torch.Tensor, train: torch.Tensor, ratio: float) -> np.ndarray:
     """(n, 2) index pairs passing the ratio test, at most one per keypoint on either side."""
-    similarity = query @ train.T
-    distance = torch.sqrt(torch.clamp(2.0 - 2.0 * similarity, min=0.0))
-    if distance.shape[1] < 2:
+    if train.shape[0] < 2:
         return np.zeros((0, 2), np.int64)
-    nearest, index = torch.topk(distance, 2, dim=1, largest=False)
-    keep = nearest[:, 0] < ratio * nearest[:, 1]
+    # RootSIFT vectors have unit length: distance = sqrt(2 - 2 * similarity)
+    similarity, index = torch.topk(query @ train.T, 2, dim=1)
+    distance = torch.sqrt(torch.clamp(2.0 - 2.0 * similarity, min=0.0))
+    keep = distance[:, 0] < ratio * distance[:, 1]
     rows = torch.nonzero(keep).squeeze(1)
     cols = index[rows, 0]
-    dist = nearest[rows, 0]
     # many-to-one matches: keep the closest query for each train keypoint
-    order = torch.argsort(dist)
+    order = torch.argsort(distance[rows, 0])
     rows, cols = rows[order].cpu().numpy(), cols[order].cpu().numpy()
     _, first = np.unique(cols, return_index=True)
     return np.stack([rows[first], cols[first]], axis=1)
