@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from analysis.bench.dataset import write_pdf
+
 
 def scene(seed: int, width: int = 480, height: int = 360) -> np.ndarray:
     """An RGB picture of random shapes on a noisy gradient: distinct per seed, rich in keypoints."""
@@ -47,24 +49,8 @@ def png_header_only(path: Path, width: int, height: int) -> Path:
 
 
 def pdf_with_images(path: Path, images: list[np.ndarray], password: str | None = None) -> Path:
-    """A PDF with one page per image, the image embedded as a JPEG in the page's upper part."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument.new()
-    for picture in images:
-        page = document.new_page(612, 792)
-        buffer = io.BytesIO()
-        Image.fromarray(picture).save(buffer, format="JPEG", quality=92)
-        buffer.seek(0)
-        embedded = pdfium.PdfImage.new(document)
-        embedded.load_jpeg(buffer, inline=True)
-        height = 400 * picture.shape[0] / picture.shape[1]
-        embedded.set_matrix(pdfium.PdfMatrix().scale(400, height).translate(100, 700 - height))
-        page.insert_obj(embedded)
-        page.gen_content()
-    document.save(path)
+    """A PDF with one page per image, optionally encrypted with a user password."""
+    write_pdf(path, images)
     if password:
         from pypdf import PdfReader, PdfWriter
 

@@ -293,25 +293,30 @@ class Builder:
             )
 
     def pdf(self, name: str, figures: list[tuple[np.ndarray, set[str]]]) -> None:
-        """A PDF with one figure per page, embedded as a JPEG among white margins."""
-        document = pdfium.PdfDocument.new()
-        for figure, _ in figures:
-            page = document.new_page(612, 792)
-            buffer = io.BytesIO()
-            Image.fromarray(figure).save(buffer, format="JPEG", quality=90)
-            buffer.seek(0)
-            image = pdfium.PdfImage.new(document)
-            image.load_jpeg(buffer, inline=True)
-            width = 432
-            height = width * figure.shape[0] / figure.shape[1]
-            image.set_matrix(pdfium.PdfMatrix().scale(width, height).translate(90, 792 - 90 - height))
-            page.insert_obj(image)
-            page.gen_content()
+        """A PDF with one figure per page; each page's families are its figure's."""
         path = self.dataset.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        document.save(path)
+        write_pdf(path, [figure for figure, _ in figures])
         pages = [set(families) for _, families in figures]
         self.dataset.entries.append(Entry(name, set().union(*pages), "pdf", "", pages))
+
+
+def write_pdf(path: Path, figures: list[np.ndarray], width: float = 432) -> Path:
+    """A letter-size PDF with one figure per page, embedded as a JPEG `width` points wide below the top margin."""
+    document = pdfium.PdfDocument.new()
+    for figure in figures:
+        page = document.new_page(612, 792)
+        buffer = io.BytesIO()
+        Image.fromarray(figure).save(buffer, format="JPEG", quality=90)
+        buffer.seek(0)
+        image = pdfium.PdfImage.new(document)
+        image.load_jpeg(buffer, inline=True)
+        height = width * figure.shape[0] / figure.shape[1]
+        image.set_matrix(pdfium.PdfMatrix().scale(width, height).translate(90, 792 - 90 - height))
+        page.insert_obj(image)
+        page.gen_content()
+    document.save(path)
+    return path
 
 
 def quality_set(root: Path, seed: int = 7, synthetic_per_kind: int = 5) -> Dataset:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def load_clip(
         dtype = torch.float16
     try:
         model = open_clip.create_model(model_name, pretrained=path, device=device)
-    except (RuntimeError, OSError, KeyError, ValueError) as exc:
+    except (RuntimeError, OSError, KeyError, ValueError, pickle.UnpicklingError) as exc:
         raise ClipUnavailable(f"the CLIP weights in {path} could not be loaded ({exc}); {FIX_HINT}") from exc
     model = model.to(dtype=dtype).eval()
     visual = model.visual

@@ -55,6 +55,7 @@ class ItemFeatures:
     signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
     clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
     parent: str | None = None  # for a figure panel: the item it was cut from
+    inside: str | None = None  # for an image embedded in a PDF page: that page's item
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
 
 
@@ -86,6 +87,7 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     rgb = decoded.rgb
     name = decoded.ref.name
     whole = _describe(rgb, name, decoded.original_size, options)
+    whole.inside = decoded.ref.container
     boxes = split_panels(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), options)
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]

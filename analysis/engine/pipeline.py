@@ -147,6 +147,10 @@ def find_duplicates(
     started = time.perf_counter()
     device = best_device()
     found = _candidates(units, owner, embeddings, options, device, report)
+    # a PDF page's rendering holds its embedded images by construction: no finding
+    for first, second in list(found):
+        if whole[first].inside == whole[second].name or whole[second].inside == whole[first].name:
+            del found[(first, second)]
     timings["candidates"] = time.perf_counter() - started
     check()
 

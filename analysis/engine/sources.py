@@ -56,6 +56,11 @@ class ItemRef:
     page: int | None = None
     image: int | None = None
 
+    @property
+    def container(self) -> str | None:
+        """The item this one is drawn inside: an embedded image's PDF page."""
+        return self.name.rsplit("&image=", 1)[0] if self.kind == "pdf_image" else None
+
 
 @dataclass(frozen=True)
 class Skipped:

@@ -197,9 +197,10 @@ def _ransac(
     size_ratio = keypoints1[:, 2] / np.maximum(keypoints2[:, 2], 1e-3)
     turn = (keypoints1[:, 3] - keypoints2[:, 3] - angle + 180.0) % 360.0 - 180.0
     inlier &= (np.abs(np.log(size_ratio / scale)) < math.log(1.6)) & (np.abs(turn) < 25.0)
-    points1 = keypoints1[inlier, :2]
-    points2 = keypoints2[inlier, :2]
-    count = min(len(np.unique(points1.round(), axis=0)), len(np.unique(points2.round(), axis=0)))
+    # SIFT puts several orientations on one spot: count each position once, on both sides
+    points1, points2 = _distinct(keypoints1[inlier, :2], keypoints2[inlier, :2])
+    points1, points2 = _distinct(points1, points2, side=1)
+    count = len(points1)
     if count < options.min_keypoint_matches:
         return None
     if not (_spread(points1, first.sift_size, options) and _spread(points2, second.sift_size, options)):
@@ -213,6 +214,12 @@ def _ransac(
     norm1 = (points1 / first.sift_size).astype(np.float32)
     norm2 = (points2 / second.sift_size).astype(np.float32)
     return Alignment(count, mirrored, original, norm1, norm2, _box(norm1), _box(norm2), content, blocks)
+
+
+def _distinct(points1: np.ndarray, points2: np.ndarray, side: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    _, first = np.unique((points1, points2)[side].round(), axis=0, return_index=True)
+    first.sort()
+    return points1[first], points2[first]
 
 
 def _spread(points: np.ndarray, size: tuple[int, int], options: VerifyOptions) -> bool:

@@ -1,0 +1,126 @@
+import cv2
+import numpy as np
+
+from analysis.engine.features import (
+    FeatureOptions,
+    extract,
+    mirror_descriptors,
+    mirror_keypoints,
+    normalise_contrast,
+    split_panels,
+    text_mask,
+)
+from analysis.engine.sources import Decoded, ItemRef
+from tests.images import scene
+
+OPTIONS = FeatureOptions()
+
+
+def decoded(rgb: np.ndarray, name: str = "x.png") -> Decoded:
+    return Decoded(ItemRef(name, name, "image"), rgb, (rgb.shape[1], rgb.shape[0]))
+
+
+def sift(gray: np.ndarray, count: int = 300):
+    detector = cv2.SIFT_create(count)
+    return detector.detectAndCompute(gray, None)
+
+
+def test_mirrored_descriptors_match_those_computed_on_the_mirrored_image():
+    gray = cv2.cvtColor(scene(5), cv2.COLOR_RGB2GRAY)
+    keypoints, descriptors = sift(gray)
+    points = np.array([(k.pt[0], k.pt[1], k.size, k.angle) for k in keypoints], np.float32)
+    mirrored_points = mirror_keypoints(points, gray.shape[1])
+    at_mirror = [cv2.KeyPoint(float(x), float(y), float(s), float(a)) for x, y, s, a in mirrored_points]
+    _, direct = cv2.SIFT_create().compute(np.ascontiguousarray(gray[:, ::-1]), at_mirror)
+    permuted = mirror_descriptors(descriptors.astype(np.uint8))
+    error = np.abs(permuted.astype(float) - direct).sum() / np.abs(direct).sum()
+    unpermuted = np.abs(descriptors.astype(float) - direct).sum() / np.abs(direct).sum()
+    assert error < 0.3
+    assert unpermuted > 2 * error
+
+
+def test_text_mask_covers_labels_and_axes_but_not_a_photograph():
+    figure = np.full((400, 600), 255, np.uint8)
+    cv2.putText(figure, "250 kDa", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2, cv2.LINE_AA)
+    cv2.line(figure, (100, 350), (580, 350), 0, 2)
+    mask = text_mask(figure)
+    assert mask[40:62, 25:120].mean() > 150  # the label
+    assert mask[348:353, 150:550].mean() > 200  # the axis
+    assert mask[150:300, 200:500].max() == 0  # empty paper
+
+    photo = cv2.cvtColor(scene(3), cv2.COLOR_RGB2GRAY)
+    assert (text_mask(photo) > 0).mean() < 0.05
+
+
+def test_text_mask_keeps_blurred_cells():
+    cells = np.full((300, 300), 10, np.uint8)
+    for x, y in ((60, 60), (150, 200), (240, 90)):
+        cv2.circle(cells, (x, y), 14, 220, -1)
+    cells = cv2.GaussianBlur(cells, (0, 0), 4)
+    assert text_mask(cells).max() == 0
+
+
+def test_features_leave_out_keypoints_on_text():
+    figure = np.full((500, 700, 3), 255, np.uint8)
+    for row in range(6):
+        cv2.putText(figure, "Signal 0.8 kDa", (20, 60 + 70 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2)
+    (features,) = extract(decoded(figure), OPTIONS)
+    unmasked, _ = sift(normalise_contrast(cv2.cvtColor(figure, cv2.COLOR_RGB2GRAY)), 0)
+    assert len(unmasked) > 200
+    assert len(features.keypoints) < 0.1 * len(unmasked)
+    assert features.check_content.mean() < 0.9
+
+
+def test_faint_images_still_yield_keypoints():
+    faint = (scene(8).astype(np.float32) * 0.1 + 100).astype(np.uint8)
+    (features,) = extract(decoded(faint), OPTIONS)
+    assert len(features.keypoints) > 200
+
+
+def test_contrast_normalisation_stretches_a_faint_image():
+    faint = (cv2.cvtColor(scene(8), cv2.COLOR_RGB2GRAY) * 0.1 + 100).astype(np.uint8)
+    normalised = normalise_contrast(faint)
+    assert np.ptp(faint) < 30
+    assert np.ptp(normalised) > 200
+
+
+def test_the_signature_of_a_rotated_copy_matches_under_the_right_view():
+    image = scene(4)
+    (original,) = extract(decoded(image), OPTIONS)
+    (rotated,) = extract(decoded(np.ascontiguousarray(np.rot90(image))), OPTIONS)
+    scores = rotated.signature @ original.signature[0]
+    assert int(np.argmax(scores)) == 3  # three counter-clockwise quarter turns undo one
+    assert scores.max() > 0.95
+
+
+def figure_of(panels: list[np.ndarray]) -> np.ndarray:
+    figure = np.full((700, 1000, 3), 255, np.uint8)
+    for index, panel in enumerate(panels):
+        top, left = 30 + 340 * (index // 2), 30 + 480 * (index % 2)
+        figure[top : top + panel.shape[0], left : left + panel.shape[1]] = panel
+        cv2.putText(figure, "ABCD"[index], (left - 25, top + 20), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    return figure
+
+
+def test_split_panels_finds_picture_panels_in_reading_order():
+    panels = [scene(seed, 440, 300) for seed in range(4)]
+    gray = cv2.cvtColor(figure_of(panels), cv2.COLOR_RGB2GRAY)
+    assert split_panels(gray, OPTIONS) == [
+        (30, 30, 470, 330),
+        (510, 30, 950, 330),
+        (30, 370, 470, 670),
+        (510, 370, 950, 670),
+    ]
+
+
+def test_split_panels_leaves_single_pictures_whole():
+    assert split_panels(cv2.cvtColor(scene(1), cv2.COLOR_RGB2GRAY), OPTIONS) == []
+
+
+def test_a_figure_yields_its_panels_as_units_named_after_it():
+    figure = figure_of([scene(seed, 440, 300) for seed in range(2)])
+    whole, *panels = extract(decoded(figure, "figs/fig2.png"), OPTIONS)
+    assert whole.parent is None
+    assert [p.name for p in panels] == ["figs/fig2.png#panel=1", "figs/fig2.png#panel=2"]
+    assert [p.box for p in panels] == [(30, 30, 470, 330), (510, 30, 950, 330)]
+    assert all(p.parent == "figs/fig2.png" for p in panels)

@@ -1,0 +1,121 @@
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from analysis.engine.pipeline import DUPLICATE, Cancelled, Options, find_duplicates
+from analysis.engine.report import CSV_COLUMNS, write_csv
+from analysis.engine.sources import collect_files
+from tests.images import pdf_with_images, png_header_only, save, scene
+
+OFFLINE = Options(use_clip=False, workers=1)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    original = scene(21, 640, 480)
+    save(original, tmp_path / "figs" / "original.png")
+    save(np.rot90(original), tmp_path / "figs" / "rotated.jpg", quality=85)
+    save(original[:, ::-1][60:420, 100:560], tmp_path / "other" / "flipped_crop.png")
+    save(scene(22), tmp_path / "other" / "unrelated.png")
+    save(scene(23), tmp_path / "figs" / "also_unrelated.jpg")
+    figure = np.full((600, 1100, 3), 255, np.uint8)
+    figure[40:280, 40:360] = cv2.resize(original, (320, 240), interpolation=cv2.INTER_AREA)
+    figure[40:400, 560:1040] = scene(24)
+    save(figure, tmp_path / "figure.png")
+    pdf_with_images(tmp_path / "paper.pdf", [scene(25)])
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "page.jpg").write_text("<html>not an image</html>")
+    png_header_only(tmp_path / "bomb.png", 30000, 30000)
+    return tmp_path
+
+
+def run(folder: Path, options: Options = OFFLINE, **kwargs):
+    files, _ = collect_files([folder])
+    return find_duplicates(files, options, **kwargs)
+
+
+def names_of(result, pairs):
+    return {frozenset((result.items[p.first].name, result.items[p.second].name)) for p in pairs}
+
+
+def test_it_finds_the_copies_and_groups_them(folder: Path):
+    result = run(folder)
+    expected = {"figs/original.png", "figs/rotated.jpg", "other/flipped_crop.png", "figure.png"}
+    duplicates = names_of(result, result.duplicates)
+    assert duplicates == {frozenset((a, b)) for a in expected for b in expected if a < b}
+    assert [{result.items[i].name for i in group} for group in result.groups] == [expected]
+
+
+def test_it_skips_bad_files_with_their_reasons_and_reads_the_rest(folder: Path):
+    result = run(folder)
+    reasons = {s.name: s.reason for s in result.skipped}
+    assert set(reasons) == {"empty.jpg", "page.jpg", "bomb.png"}
+    assert reasons["empty.jpg"] == "empty file (0 bytes)"
+    assert reasons["bomb.png"].startswith("image too large: 30000x30000")
+    assert {item.name for item in result.items} >= {"paper.pdf#page=1", "paper.pdf#page=1&image=1"}
+
+
+def test_every_verdict_carries_its_evidence(folder: Path):
+    result = run(folder)
+    pair = next(
+        p
+        for p in result.duplicates
+        if {result.items[p.first].name, result.items[p.second].name} == {"figs/original.png", "other/flipped_crop.png"}
+    )
+    assert pair.local_matches > 30
+    assert pair.transform == "flipped horizontally, 1x"
+    x0, y0, x1, y1 = pair.alignment.region1
+    assert (x1 - x0) * (y1 - y0) > 0.3
+    assert len(pair.alignment.points1) == pair.local_matches
+
+
+def test_a_panel_in_a_figure_is_located_in_the_figure(folder: Path):
+    result = run(folder)
+    pair = next(
+        p
+        for p in result.duplicates
+        if {result.items[p.first].name, result.items[p.second].name} == {"figs/original.png", "figure.png"}
+    )
+    figure_region = pair.alignment.region1 if result.items[pair.first].name == "figure.png" else pair.alignment.region2
+    assert figure_region == pytest.approx((40 / 1100, 40 / 600, 360 / 1100, 280 / 600), abs=0.05)
+
+
+def test_it_reports_progress_by_stage(folder: Path):
+    seen = []
+    run(folder, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
+    assert stages == ["reading", "candidates", "verifying", "grouping"]
+    assert ("reading", 10, 10) in seen
+
+
+def test_it_reads_in_worker_processes_with_the_same_result(folder: Path):
+    one = run(folder)
+    two = run(folder, Options(use_clip=False, workers=2))
+    assert names_of(one, one.duplicates) == names_of(two, two.duplicates)
+
+
+def test_it_can_be_cancelled(folder: Path):
+    with pytest.raises(Cancelled):
+        run(folder, cancelled=lambda: True)
+
+
+def test_without_clip_weights_it_says_so_and_goes_on(folder: Path, tmp_path: Path):
+    result = run(folder, Options(workers=1, clip_weights=str(tmp_path / "missing.pt")))
+    assert result.clip_notice.startswith("semantic ranking unavailable: the CLIP weights file")
+    assert "fetch_clip_weights" in result.clip_notice
+    assert len(result.duplicates) == 6
+    assert all(p.clip_score is None for p in result.pairs)
+
+
+def test_the_csv_lists_every_flagged_pair_first(folder: Path):
+    result = run(folder)
+    out = io.StringIO()
+    rows = write_csv(result, out, top=0)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == ",".join(CSV_COLUMNS)
+    assert rows == len(lines) - 1 == sum(p.verdict != "" for p in result.pairs)
+    first = lines[1].split(",")
+    assert first[0] == "1" and first[3] == "" and first[5] == DUPLICATE

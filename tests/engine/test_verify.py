@@ -1,0 +1,85 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from analysis.engine.features import FeatureOptions, extract
+from analysis.engine.sources import Decoded, ItemRef
+from analysis.engine.verify import Transform, VerifyOptions, align_by_keypoints
+from tests.images import scene
+
+CPU = torch.device("cpu")
+
+
+def features(rgb: np.ndarray):
+    rgb = np.ascontiguousarray(rgb)
+    ref = ItemRef("x.png", "x.png", "image")
+    return extract(Decoded(ref, rgb, (rgb.shape[1], rgb.shape[0])), FeatureOptions())[0]
+
+
+def align(first: np.ndarray, second: np.ndarray):
+    return align_by_keypoints(features(first), features(second), VerifyOptions(), CPU)
+
+
+@pytest.mark.parametrize(
+    ("make_copy", "description"),
+    [
+        (lambda im: np.rot90(im), "rotated 90°, 1x"),
+        (lambda im: np.rot90(im, 2), "rotated 180°, 1x"),
+        (lambda im: im[:, ::-1], "flipped horizontally, 1x"),
+        (lambda im: im[::-1], "flipped vertically, 1x"),
+        (lambda im: cv2.resize(im, (240, 180), interpolation=cv2.INTER_AREA), "0.5x"),
+    ],
+)
+def test_it_finds_and_describes_the_transform(make_copy, description):
+    image = scene(11)
+    alignment = align(image, make_copy(image))
+    assert alignment is not None
+    assert alignment.inliers > 50
+    assert alignment.content > 0.9
+    assert alignment.transform.describe() == description
+
+
+def test_it_locates_a_crop_in_the_original():
+    image = scene(12, 640, 480)
+    alignment = align(image, image[120:360, 200:520])
+    assert alignment.region2 == pytest.approx((0, 0, 1, 1), abs=0.08)
+    assert alignment.region1 == pytest.approx((200 / 640, 120 / 480, 520 / 640, 360 / 480), abs=0.06)
+    assert alignment.transform.describe() == "same orientation, 1x"
+
+
+def test_a_small_rotation_is_reported_in_degrees():
+    image = scene(13)
+    matrix = cv2.getRotationMatrix2D((240, 180), 10, 1.0)
+    rotated = cv2.warpAffine(image, matrix, (480, 360))
+    alignment = align(image, rotated)
+    assert alignment.transform.rotation == pytest.approx(10, abs=1.0)
+
+
+def test_unrelated_images_do_not_align():
+    alignment = align(scene(1), scene(2))
+    assert alignment is None or alignment.content < 0.5
+
+
+def test_repeated_noise_does_not_count_as_many_inliers():
+    # one keypoint-rich patch pasted many times: many-to-one matches must not inflate the count
+    patch = scene(3, 40, 40)
+    tiled = np.tile(patch, (9, 12, 1))
+    other = np.tile(scene(4, 40, 40), (9, 12, 1))
+    other[160:200, 200:240] = patch
+    alignment = align(tiled, other)
+    assert alignment is None or alignment.inliers < 12
+
+
+@pytest.mark.parametrize(
+    ("matrix", "mirrored", "text"),
+    [
+        (np.array([[0.0, -1.0, 0], [1.0, 0.0, 0]]), False, "rotated 90°, 1x"),
+        (np.array([[0.0, 1.0, 0], [-1.0, 0.0, 0]]), False, "rotated -90°, 1x"),
+        (np.array([[2.0, 0.0, 0], [0.0, 2.0, 0]]), True, "flipped horizontally, 0.5x"),
+        (np.array([[-1.0, 0.0, 0], [0.0, -1.0, 0]]), True, "flipped vertically, 1x"),
+        (np.array([[1.0, 0.0, 0], [0.0, 1.0, 0]]), False, "same orientation, 1x"),
+    ],
+)
+def test_transform_descriptions(matrix, mirrored, text):
+    assert Transform.from_matrix(matrix, mirrored).describe() == text
