@@ -284,7 +284,8 @@ def normalise_contrast(gray: np.ndarray) -> np.ndarray:
     """
     low, high = np.percentile(gray, (0.5, 99.9))
     if high - low >= 8:
-        gray = cv2.convertScaleAbs(gray, alpha=255.0 / (high - low), beta=-low * 255.0 / (high - low))
+        gain = min(255.0 / (high - low), 3.0)
+        gray = cv2.convertScaleAbs(gray, alpha=gain, beta=-low * gain)
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
 
 

@@ -303,6 +303,10 @@ def _verify_units(
             return DUPLICATE, alignment
         if alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
             verdict = SIMILAR
+    if view is None:
+        # candidates from other sources: the view under which the thumbnails agree best, if they do
+        scores = b.signature @ a.signature[0]
+        view = int(np.argmax(scores)) if scores.max() >= options.candidates.global_min_correlation else None
     if view is not None:
         # few keypoints (blots, gradients, sparse fluorescence): compare whole images
         whole = align_whole(a, b, view, options.verify)

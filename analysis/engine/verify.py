@@ -312,7 +312,7 @@ def _to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> 
 
 def _band_pass(gray: np.ndarray) -> np.ndarray:
     values = gray.astype(np.float32)
-    return cv2.GaussianBlur(values, (0, 0), 1.0) - cv2.GaussianBlur(values, (0, 0), 4.0)
+    return cv2.GaussianBlur(values, (0, 0), 1.5) - cv2.GaussianBlur(values, (0, 0), 6.0)
 
 
 def lift(
