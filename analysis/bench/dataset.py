@@ -217,13 +217,11 @@ def derive(
     if transform == "flip":
         return image[:, ::-1] if rng.random() < 0.7 else image[::-1]
     if transform == "contrast":
-        gamma = float(rng.choice([0.6, 1.6]))
-        values = (image.astype(np.float32) / 255.0) ** gamma
-        return (
-            np.clip((values - 0.5) * rng.uniform(1.1, 1.4) + 0.5 + rng.uniform(-0.05, 0.05), 0, 1)
-            .__mul__(255)
-            .astype(np.uint8)
-        )
+        # gamma, then a contrast stretch about the image's own mean (as an editor's levels tool would)
+        values = (image.astype(np.float32) / 255.0) ** float(rng.choice([0.6, 1.6]))
+        mean = float(values.mean())
+        stretched = (values - mean) * rng.uniform(1.1, 1.4) + mean + rng.uniform(-0.05, 0.05)
+        return (np.clip(stretched, 0, 1) * 255).astype(np.uint8)
     if transform == "noise":
         return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
     if transform == "annotation":
