@@ -225,25 +225,22 @@ def derive(
     if transform == "noise":
         return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
     if transform == "annotation":
+        # arrows, a label, a box and a scale bar, sized to the picture as an author would
         marked = image.copy()
         colour = (255, 255, 0)
+        unit = min(width, height) / 500
+        stroke = max(1, round(3 * unit))
         for _ in range(3):
             start = (int(rng.integers(0, width)), int(rng.integers(0, height)))
-            end = (start[0] + int(rng.integers(-80, 80)), start[1] + int(rng.integers(-80, 80)))
-            cv2.arrowedLine(marked, start, end, colour, 3, cv2.LINE_AA)
-        cv2.putText(
-            marked,
-            "* p<0.05",
-            (int(width * 0.1), int(height * 0.15)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            1.0,
-            colour,
-            2,
-            cv2.LINE_AA,
-        )
+            reach = max(8, int(80 * unit))
+            end = (start[0] + int(rng.integers(-reach, reach)), start[1] + int(rng.integers(-reach, reach)))
+            cv2.arrowedLine(marked, start, end, colour, stroke, cv2.LINE_AA)
+        origin = (int(width * 0.1), int(height * 0.15))
+        cv2.putText(marked, "* p<0.05", origin, cv2.FONT_HERSHEY_SIMPLEX, unit, colour, stroke, cv2.LINE_AA)
         box = (int(width * 0.55), int(height * 0.6))
-        cv2.rectangle(marked, box, (box[0] + width // 6, box[1] + height // 6), colour, 2)
-        cv2.line(marked, (width - 150, height - 30), (width - 40, height - 30), (255, 255, 255), 6)
+        cv2.rectangle(marked, box, (box[0] + width // 6, box[1] + height // 6), colour, stroke)
+        bar = (int(width * 0.7), int(height * 0.92))
+        cv2.line(marked, bar, (int(width * 0.9), bar[1]), (255, 255, 255), max(2, round(6 * unit)))
         return marked
     if transform == "panel":
         panels = [image, fillers(), fillers(), fillers()]

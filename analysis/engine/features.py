@@ -110,8 +110,11 @@ def _describe(rgb: np.ndarray, name: str, original_size: tuple[int, int], option
     normalised = normalise_contrast(sift_gray)
     keypoints, descriptors = _sift(normalised, text, options)
 
-    check_gray = _resize_longest(normalised, options.check_side)
-    check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA) > 0
+    # never upscaled: on a small picture that would turn pixel noise into texture
+    check_gray = normalise_contrast(_resize_longest(gray, min(options.check_side, max(gray.shape))))
+    check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA)
+    # the dense check band-passes at up to 6 px: marks must not leak into the blocks beside them
+    check_text = cv2.dilate(check_text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))) > 0
     return ItemFeatures(
         name=name,
         original_size=original_size,
@@ -210,16 +213,22 @@ def text_mask(gray: np.ndarray) -> np.ndarray:
         strokes = cv2.morphologyEx(gray, operation, kernel)
         background = (strokes <= 12).astype(np.float64)
         core = (strokes > 50).astype(np.uint8)
-        labels, stats, flat_marks = _flat_marks(core, values, gradient, background)
+        labels, stats, flat_marks = _flat_marks(core, values, gradient, background, thin=True)
         longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
         is_glyph = flat_marks & (longest >= 5) & (longest <= 60) & (stats[:, cv2.CC_STAT_AREA] >= 10)
         glyphs[is_glyph[labels]] = 255
 
         runs = np.zeros_like(core)
-        for run, thick in (((1, 31), (9, 31)), ((31, 1), (31, 9))):
+        for run, thick in (((1, 31), (15, 31)), ((31, 1), (31, 15))):
             long_runs = cv2.morphologyEx(core, cv2.MORPH_OPEN, np.ones(run, np.uint8))
             runs |= long_runs & ~cv2.morphologyEx(core, cv2.MORPH_OPEN, np.ones(thick, np.uint8))
-        labels, _, is_line = _flat_marks(runs, values, gradient, background)
+        # frames and axes of a rotated copy: straight lines at any angle, longer than any plotted segment
+        span = int(0.4 * min(gray.shape))
+        segments = cv2.HoughLinesP(core, 1, np.pi / 360, threshold=span // 2, minLineLength=span, maxLineGap=3)
+        for x0, y0, x1, y1 in np.zeros((0, 4), np.int32) if segments is None else segments.reshape(-1, 4):
+            cv2.line(runs, (int(x0), int(y0)), (int(x1), int(y1)), 1, 3)
+        runs &= core
+        labels, _, is_line = _flat_marks(runs, values, gradient, background, thin=False)
         lines[is_line[labels]] = 255
     # SIFT centres text keypoints between glyphs, hence the wide margin
     glyphs = cv2.dilate(glyphs, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11)))
@@ -227,17 +236,24 @@ def text_mask(gray: np.ndarray) -> np.ndarray:
 
 
 def _flat_marks(
-    mask: np.ndarray, values: np.ndarray, gradient: np.ndarray, background: np.ndarray
+    mask: np.ndarray, values: np.ndarray, gradient: np.ndarray, background: np.ndarray, thin: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Components of mask, their stats, and which are sharp, high-contrast marks on a flat surround."""
+    """Components of mask, their stats, and which are sharp-edged, high-contrast marks on a flat surround."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     flat = labels.ravel()
     area = np.maximum(stats[:, cv2.CC_STAT_AREA], 1).astype(np.float64)
     inside_mean = np.bincount(flat, weights=values.ravel(), minlength=count) / area
-    sharpness = np.bincount(flat, weights=gradient.ravel(), minlength=count) / area
     ring_mean, ring_std, ring_count = _box_stats(values, background, stats, margin=4)
     contrast = np.abs(inside_mean - ring_mean)
-    marks = (contrast >= 80) & (ring_count >= 10) & (ring_std <= 0.08 * contrast) & (sharpness >= 0.25 * contrast)
+    marks = (contrast >= 80) & (ring_count >= 10) & (ring_std <= 0.08 * contrast)
+    if thin:
+        # thin strokes are mostly edge: a high mean gradient
+        marks &= np.bincount(flat, weights=gradient.ravel(), minlength=count) / area >= 0.25 * contrast
+    else:
+        # thick bars have flat insides but a steep edge somewhere
+        steepest = np.zeros(count, np.float32)
+        np.maximum.at(steepest, flat, gradient.ravel())
+        marks &= steepest >= 0.3 * contrast
     marks[0] = False
     return labels, stats, marks
 

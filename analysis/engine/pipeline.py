@@ -52,7 +52,7 @@ class VerdictOptions:
     # in at most 55-65%, whatever their inlier count: the agreement decides.
     duplicate_inliers: int = 5
     duplicate_content: float = 0.75
-    duplicate_blocks: int = 8
+    duplicate_blocks: int = 12
     whole_image_content: float = 0.8
     whole_image_blocks: int = 12
     similar_inliers: int = 8

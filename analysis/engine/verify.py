@@ -36,6 +36,7 @@ class VerifyOptions:
     check_block: int = 16
     check_min_blocks: int = 4
     check_block_agreement: float = 0.5  # band-pass correlation for a block to count as alike
+    check_max_coherence: float = 0.8  # blocks more one-directional than this are edges, not content
 
 
 @dataclass
@@ -284,8 +285,13 @@ def _content_agreement(
         return values[crop].reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
 
     weight, a, b = blocks(valid.astype(np.float32)), blocks(band1), blocks(band2)
+    gx, gy = blocks(cv2.Sobel(band1, cv2.CV_32F, 1, 0)), blocks(cv2.Sobel(band1, cv2.CV_32F, 0, 1))
     count = weight.sum(axis=1)
-    usable = count >= 0.6 * block * block
+    # A block holding one straight edge (a frame, an axis, a panel border) says nothing about whether
+    # two figures share content: only blocks with structure in two directions count.
+    xx, yy, xy = (gx * gx * weight).sum(axis=1), (gy * gy * weight).sum(axis=1), (gx * gy * weight).sum(axis=1)
+    coherence = ((xx - yy) ** 2 + 4 * xy**2) / np.maximum((xx + yy) ** 2, 1e-6)
+    usable = (count >= 0.6 * block * block) & (coherence < options.check_max_coherence)
     weight, a, b, count = weight[usable], a[usable], b[usable], count[usable]
     if not len(count):
         return 0.0, 0
