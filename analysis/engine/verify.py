@@ -214,7 +214,8 @@ def _ransac(
         points2[:, 0] = second.sift_size[0] - 1 - points2[:, 0]
     norm1 = (points1 / first.sift_size).astype(np.float32)
     norm2 = (points2 / second.sift_size).astype(np.float32)
-    return Alignment(count, mirrored, original, norm1, norm2, _box(norm1), _box(norm2), content, blocks)
+    region1, region2 = _footprints(original, mirrored, first.original_size, second.original_size)
+    return Alignment(count, mirrored, original, norm1, norm2, region1, region2, content, blocks)
 
 
 def _distinct(points1: np.ndarray, points2: np.ndarray, side: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -233,10 +234,26 @@ def _spread(points: np.ndarray, size: tuple[int, int], options: VerifyOptions) -
     return bool(spread[0] >= minimum / 4)
 
 
-def _box(points: np.ndarray) -> tuple[float, float, float, float]:
-    low = np.clip(points.min(axis=0), 0, 1)
-    high = np.clip(points.max(axis=0), 0, 1)
-    return (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+def _footprints(
+    matrix: np.ndarray, mirrored: bool, size1: tuple[int, int], size2: tuple[int, int]
+) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float]]:
+    """The region each image shares with the other: the other's outline mapped onto it, clipped."""
+    full = np.vstack([matrix, [0, 0, 1]])
+
+    def outline(size: tuple[int, int]) -> np.ndarray:
+        return np.array([[0, 0, 1], [size[0], 0, 1], [0, size[1], 1], [size[0], size[1], 1]], np.float64).T
+
+    in_first = (full @ outline(size2))[:2].T
+    in_second = (np.linalg.inv(full) @ outline(size1))[:2].T
+    if mirrored:
+        in_second[:, 0] = size2[0] - in_second[:, 0]
+
+    def box(points: np.ndarray, size: tuple[int, int]) -> tuple[float, float, float, float]:
+        low = np.clip(points.min(axis=0) / size, 0, 1)
+        high = np.clip(points.max(axis=0) / size, 0, 1)
+        return (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+
+    return box(in_first, size1), box(in_second, size2)
 
 
 def _to_original(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
