@@ -39,6 +39,7 @@ class FeatureOptions:
     check_side: int = 320
     signature_side: int = 24
     clip_side: int = 224
+    max_mark_share: float = 0.2  # labels and axes cover under 10% of a figure
     panel_min_fraction: float = 0.12  # of the figure's width and height
     panel_min_side: int = 64
 
@@ -107,6 +108,8 @@ def _describe(rgb: np.ndarray, name: str, original_size: tuple[int, int], option
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     sift_gray = _resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
+    if np.count_nonzero(text) > options.max_mark_share * text.size:
+        text[:] = 0  # marks everywhere are the picture itself (a brick wall, a mesh), not labels on it
     normalised = normalise_contrast(sift_gray)
     keypoints, descriptors = _sift(normalised, text, options)
 

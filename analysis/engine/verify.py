@@ -36,7 +36,7 @@ class VerifyOptions:
     check_block: int = 16
     check_min_blocks: int = 4
     check_block_agreement: float = 0.5  # band-pass correlation for a block to count as alike
-    check_max_coherence: float = 0.8  # blocks more one-directional than this are edges, not content
+    check_max_coherence: float = 0.9  # blocks more one-directional than this are edges, not content
 
 
 @dataclass
