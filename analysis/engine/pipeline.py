@@ -53,6 +53,9 @@ class VerdictOptions:
     duplicate_inliers: int = 5
     duplicate_content: float = 0.75
     duplicate_blocks: int = 12
+    # many distinct, consistent inliers are evidence of their own: fewer blocks need confirm them
+    strong_inliers: int = 40
+    strong_inliers_blocks: int = 6
     whole_image_content: float = 0.8
     whole_image_blocks: int = 12
     similar_inliers: int = 8
@@ -295,10 +298,15 @@ def _verify_units(
     alignment = align_by_keypoints(a, b, options.verify, device)
     verdict = ""
     if alignment is not None:
+        enough_blocks = (
+            thresholds.strong_inliers_blocks
+            if alignment.inliers >= thresholds.strong_inliers
+            else thresholds.duplicate_blocks
+        )
         if (
             alignment.inliers >= thresholds.duplicate_inliers
             and alignment.content >= thresholds.duplicate_content
-            and alignment.blocks >= thresholds.duplicate_blocks
+            and alignment.blocks >= enough_blocks
         ):
             return DUPLICATE, alignment
         if alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
