@@ -17,6 +17,7 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 run: $(INSTALLED)
+	mkdir -p $${DATA_DIR:-data}
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	@echo "DeepChecker at http://$(HOST):$(PORT)/  (create an account: $(BIN)/python manage.py createsuperuser)"
 	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) deepchecker_site.asgi:application

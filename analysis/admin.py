@@ -1,0 +1,62 @@
+from django.contrib import admin
+
+from analysis.models import Item, Pair, Run, Upload
+
+
+class UploadInline(admin.TabularInline):
+    model = Upload
+    fields = ["name", "size", "sha256"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class ItemInline(admin.TabularInline):
+    model = Item
+    fields = ["number", "name", "width", "height", "keypoints", "skipped"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+class PairInline(admin.TabularInline):
+    model = Pair
+    fk_name = "run"
+    fields = ["rank", "first", "second", "verdict", "local_matches", "clip_score", "content", "transform"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("first", "second").exclude(verdict="")
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["created", "owner", "status", "item_count", "duplicate_count", "group_count", "duration"]
+    list_filter = ["status", "owner", "created"]
+    search_fields = ["owner__username", "owner__email", "uploads__name", "code"]
+    date_hierarchy = "created"
+    readonly_fields = [
+        "code",
+        "owner",
+        "status",
+        "clip_model",
+        "stage",
+        "item_count",
+        "skipped_count",
+        "pairs_verified",
+        "duplicate_count",
+        "group_count",
+        "clip_notice",
+        "timings",
+        "error",
+        "created",
+        "started",
+        "finished",
+    ]
+    exclude = ["stage_done", "stage_total"]
+    inlines = [UploadInline, ItemInline, PairInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner").distinct()

@@ -1,0 +1,186 @@
+"""Analysis runs and what they found. The database, not the channel layer, holds the truth about a run."""
+
+import uuid
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
+    from analysis.engine.pipeline import Result
+
+
+def upload_path(upload: "Upload", filename: str) -> str:
+    # a generated name: the user's file name never reaches the file system
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"runs/{upload.run.code}/{uuid.uuid4().hex}{suffix}"
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    clip_model = models.CharField(max_length=32, default="ViT-B-32")
+    stage = models.CharField(max_length=16, blank=True)
+    stage_done = models.PositiveIntegerField(default=0)
+    stage_total = models.PositiveIntegerField(default=0)
+    item_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    pairs_verified = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    group_count = models.PositiveIntegerField(default=0)
+    clip_notice = models.TextField(blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.created:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def duration(self):
+        return self.finished - self.started if self.started and self.finished else None
+
+    def store_result(self, result: "Result") -> None:
+        """Replaces whatever an earlier attempt stored, so that re-running gives no duplicate rows."""
+        uploads = {upload.name: upload for upload in self.uploads.all()}
+        with transaction.atomic():
+            self.groups.all().delete()
+            self.items.all().delete()  # and their pairs
+            items = Item.objects.bulk_create(
+                Item(
+                    run=self,
+                    number=number,
+                    name=item.name,
+                    upload=uploads.get(item.name.split("#", 1)[0]),
+                    width=item.original_size[0],
+                    height=item.original_size[1],
+                    keypoints=item.keypoints,
+                )
+                for number, item in enumerate(result.items)
+            )
+            Item.objects.bulk_create(
+                Item(run=self, name=lost.name, upload=uploads.get(lost.name.split("#", 1)[0]), skipped=lost.reason)
+                for lost in result.skipped
+            )
+            Pair.objects.bulk_create(
+                Pair(
+                    run=self,
+                    rank=rank,
+                    first=items[pair.first],
+                    second=items[pair.second],
+                    clip_score=pair.clip_score,
+                    local_matches=pair.local_matches,
+                    verdict=pair.verdict,
+                    transform=pair.transform,
+                    content=pair.alignment.content if pair.alignment else None,
+                    region1=list(pair.alignment.region1) if pair.alignment else None,
+                    region2=list(pair.alignment.region2) if pair.alignment else None,
+                    points1=pair.alignment.points1.round(4).tolist() if pair.alignment else [],
+                    points2=pair.alignment.points2.round(4).tolist() if pair.alignment else [],
+                )
+                for rank, pair in enumerate(result.pairs, start=1)
+            )
+            for number, members in enumerate(result.groups, start=1):
+                group = Group.objects.create(run=self, number=number)
+                group.items.set(items[index] for index in members)
+            self.item_count = len(result.items)
+            self.skipped_count = len(result.skipped)
+            self.pairs_verified = len(result.pairs)
+            self.duplicate_count = len(result.duplicates)
+            self.group_count = len(result.groups)
+            self.clip_notice = result.clip_notice or ""
+            self.timings = {stage: round(seconds, 2) for stage, seconds in result.timings.items()}
+            self.save(
+                update_fields=[
+                    "item_count",
+                    "skipped_count",
+                    "pairs_verified",
+                    "duplicate_count",
+                    "group_count",
+                    "clip_notice",
+                    "timings",
+                ]
+            )
+
+
+class Upload(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="uploads")
+    file = models.FileField(upload_to=upload_path, max_length=300)
+    name = models.CharField(max_length=1024, help_text="the path as uploaded, folders kept")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="upload_name_unique_in_run")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    """One picture the engine compared, or a file or page it skipped (with the reason)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
+    upload = models.ForeignKey(Upload, on_delete=models.SET_NULL, null=True, blank=True, related_name="items")
+    number = models.PositiveIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=1100)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    keypoints = models.PositiveIntegerField(default=0)
+    skipped = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["number", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pair(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="pairs")
+    rank = models.PositiveIntegerField()
+    first = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    clip_score = models.FloatField(null=True, blank=True)
+    local_matches = models.PositiveIntegerField(default=0)
+    verdict = models.CharField(max_length=16, blank=True)
+    transform = models.CharField(max_length=120, blank=True)
+    content = models.FloatField(null=True, blank=True)
+    region1 = models.JSONField(null=True, blank=True)
+    region2 = models.JSONField(null=True, blank=True)
+    points1 = models.JSONField(default=list, blank=True)
+    points2 = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return f"{self.first} ~ {self.second}"
+
+
+class Group(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="groups")
+    number = models.PositiveIntegerField()
+    items = models.ManyToManyField(Item, related_name="groups")
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"group {self.number}"
