@@ -35,7 +35,7 @@ class FeatureOptions:
     sift_max_side: int = 800
     sift_min_side: int = 480  # smaller images are upscaled so that they still yield keypoints
     sift_max_keypoints: int = 1200
-    sift_contrast_threshold: float = 0.02  # below OpenCV's 0.04, for blots and faint fluorescence
+    sift_contrast_threshold: float = 0.015  # below OpenCV's 0.04, for blots and faint fluorescence
     check_side: int = 320
     signature_side: int = 24
     clip_side: int = 224
