@@ -31,6 +31,9 @@ IMAGE_SUFFIXES = {
 }
 PDF_SUFFIXES = {".pdf"}
 
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = {5, 6, 7, 8}
+
 # PIL's own bomb check only warns below twice its limit; the explicit size
 # check in _open_image is what enforces ours.
 Image.MAX_IMAGE_PIXELS = None
@@ -138,6 +141,8 @@ def decode(ref: ItemRef, max_side: int, limits: Limits) -> Decoded:
             original = im.size
             if im.format == "JPEG":
                 im.draft("RGB", _draft_size(original, max_side))
+                if im.getexif().get(_EXIF_ORIENTATION) in _QUARTER_TURNS:
+                    original = original[::-1]  # exif_transpose in _to_rgb turns the pixels upright
             rgb = _to_rgb(im)
     elif ref.kind == "pdf_page":
         with _open_pdf(ref.path) as pdf:

@@ -143,3 +143,16 @@ def test_it_refuses_a_pdf_with_too_many_pages(tmp_path: Path):
     files, _ = collect_files([tmp_path])
     with pytest.raises(UnreadableItem, match="PDF has 3 pages, the limit is 2"):
         expand(files[0], Limits(max_pdf_pages=2))
+
+
+def test_a_jpeg_with_an_exif_rotation_is_read_upright_with_its_upright_size(tmp_path: Path):
+    from PIL import Image
+
+    picture = Image.fromarray(scene(5, 400, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: to be turned 90 degrees clockwise for display
+    picture.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    files, _ = collect_files([tmp_path])
+    decoded = decode(expand(files[0], LIMITS)[0], 1024, LIMITS)
+    assert decoded.rgb.shape == (400, 200, 3)
+    assert decoded.original_size == (200, 400)
