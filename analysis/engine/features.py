@@ -87,25 +87,27 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     """Features of the item, then of each panel when it is a multi-panel figure."""
     rgb = decoded.rgb
     name = decoded.ref.name
-    whole = _describe(rgb, name, decoded.original_size, options)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    whole = _describe(rgb, gray, name, decoded.original_size, options)
     whole.inside = decoded.ref.container
-    boxes = split_panels(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), options)
+    boxes = split_panels(gray, options)
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]
     separator = "&" if "#" in name else "#"
     panels = []
     for number, (x0, y0, x1, y1) in enumerate(boxes, start=1):
         box = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
-        panel = _describe(
-            rgb[y0:y1, x0:x1], f"{name}{separator}panel={number}", (box[2] - box[0], box[3] - box[1]), options
-        )
+        panel_name = f"{name}{separator}panel={number}"
+        size = (box[2] - box[0], box[3] - box[1])
+        panel = _describe(rgb[y0:y1, x0:x1], gray[y0:y1, x0:x1], panel_name, size, options)
         panel.parent, panel.box = name, box
         panels.append(panel)
     return [whole, *panels]
 
 
-def _describe(rgb: np.ndarray, name: str, original_size: tuple[int, int], options: FeatureOptions) -> ItemFeatures:
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+def _describe(
+    rgb: np.ndarray, gray: np.ndarray, name: str, original_size: tuple[int, int], options: FeatureOptions
+) -> ItemFeatures:
     sift_gray = _resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
     if np.count_nonzero(text) > options.max_mark_share * text.size:

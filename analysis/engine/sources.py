@@ -7,7 +7,8 @@ rendered PDF page, or one raster image embedded in a PDF page.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,21 +222,19 @@ def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
 
 
-class _open_pdf:
-    def __init__(self, path: str, password: str | None = None):
-        try:
-            self.pdf = pdfium.PdfDocument(path, password=password)
-        except pdfium.PdfiumError as exc:
-            message = str(exc)
-            if "password" in message.lower():
-                raise UnreadableItem("encrypted PDF (needs a password)") from None
-            raise UnreadableItem(f"not a readable PDF ({message})") from None
-
-    def __enter__(self) -> pdfium.PdfDocument:
-        return self.pdf
-
-    def __exit__(self, *exc_info) -> None:
-        self.pdf.close()
+@contextmanager
+def _open_pdf(path: str) -> Iterator[pdfium.PdfDocument]:
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        message = str(exc)
+        if "password" in message.lower():
+            raise UnreadableItem("encrypted PDF (needs a password)") from None
+        raise UnreadableItem(f"not a readable PDF ({message})") from None
+    try:
+        yield pdf
+    finally:
+        pdf.close()
 
 
 def _pdf_images(page: pdfium.PdfPage, limits: Limits) -> list[pdfium.PdfImage]:
