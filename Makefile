@@ -6,7 +6,9 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install browser run test lint format bench
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +21,16 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	mkdir -p $${DATA_DIR:-data}
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	@echo "DeepChecker at http://$(HOST):$(PORT)/  (create an account: $(BIN)/python manage.py createsuperuser)"
-	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) deepchecker_site.asgi:application
+	@echo "Create an account on the sign-up page, or an administrator with: $(BIN)/python manage.py createsuperuser"
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-test: $(INSTALLED)
+# The end-to-end test drives Debian's chromium; where it cannot be installed that test is skipped, saying why.
+browser:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "Chromium could not be installed: the browser test will be skipped"
+
+test: $(INSTALLED) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -1,11 +1,14 @@
 """Analysis runs and what they found. The database, not the channel layer, holds the truth about a run."""
 
+import hashlib
+import shutil
 import uuid
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
@@ -15,7 +18,7 @@ if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
 def upload_path(upload: "Upload", filename: str) -> str:
     # a generated name: the user's file name never reaches the file system
     suffix = PurePosixPath(filename).suffix.lower()[:10]
-    return f"runs/{upload.run.code}/{uuid.uuid4().hex}{suffix}"
+    return f"{upload.run.folder}/{uuid.uuid4().hex}{suffix}"
 
 
 class Run(models.Model):
@@ -41,6 +44,7 @@ class Run(models.Model):
     clip_notice = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -51,9 +55,67 @@ class Run(models.Model):
     def __str__(self) -> str:
         return f"{self.owner} {self.created:%Y-%m-%d %H:%M} ({self.status})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("run_detail", args=[self.code])
+
+    @property
+    def group_name(self) -> str:
+        """The channel-layer group that hears about this run's changes."""
+        return f"run-{self.code.hex}"
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def is_over(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
     @property
     def duration(self):
         return self.finished - self.started if self.started and self.finished else None
+
+    @classmethod
+    def claim(cls, pk: int) -> bool:
+        """Moves a queued run to running; False when it was not queued (taken, cancelled or gone)."""
+        return bool(
+            cls.objects.filter(pk=pk, status=cls.Status.QUEUED).update(
+                status=cls.Status.RUNNING, started=timezone.now()
+            )
+        )
+
+    def set_stage(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.stage_done, self.stage_total = stage, done, total
+        self.save(update_fields=["stage", "stage_done", "stage_total"])
+
+    def finish(self, status: str, error: str = "") -> None:
+        self.status, self.error, self.finished = status, error, timezone.now()
+        self.save(update_fields=["status", "error", "finished"])
+
+    def request_cancel(self) -> None:
+        """A queued run stops at once; a running one when its worker next looks."""
+        stopped = Run.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.CANCELLED, finished=timezone.now()
+        )
+        if not stopped:
+            Run.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(cancel_requested=True)
+        self.refresh_from_db(fields=["status", "finished", "cancel_requested"])
+
+    def cancel_is_requested(self) -> bool:
+        return Run.objects.filter(pk=self.pk, cancel_requested=True).exists()
+
+    @property
+    def folder(self) -> str:
+        """Where this run's files live, relative to MEDIA_ROOT."""
+        return f"runs/{self.code}"
+
+    @property
+    def preview_folder(self) -> str:
+        return f"{self.folder}/previews"
+
+    def delete_with_files(self) -> None:
+        self.delete()
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / self.folder, ignore_errors=True)
 
     def store_result(self, result: "Result") -> None:
         """Replaces whatever an earlier attempt stored, so that re-running gives no duplicate rows."""
@@ -70,6 +132,10 @@ class Run(models.Model):
                     width=item.original_size[0],
                     height=item.original_size[1],
                     keypoints=item.keypoints,
+                    kind=item.kind,
+                    page=None if item.page is None else item.page + 1,
+                    preview=f"{self.preview_folder}/{item.preview}.jpg" if item.preview else "",
+                    thumbnail=f"{self.preview_folder}/{item.preview}-thumb.jpg" if item.preview else "",
                 )
                 for number, item in enumerate(result.items)
             )
@@ -132,6 +198,14 @@ class Upload(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def store(cls, run: Run, file, name: str) -> "Upload":
+        digest = hashlib.sha256()
+        for chunk in file.chunks():
+            digest.update(chunk)
+        file.seek(0)
+        return cls.objects.create(run=run, file=file, name=name, size=file.size, sha256=digest.hexdigest())
+
 
 class Item(models.Model):
     """One picture the engine compared, or a file or page it skipped (with the reason)."""
@@ -143,6 +217,10 @@ class Item(models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     keypoints = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, blank=True, help_text="image, tiff_page, pdf_page or pdf_image")
+    page = models.PositiveIntegerField(null=True, blank=True, help_text="1-based page of a PDF or TIFF")
+    preview = models.FileField(max_length=300, blank=True)
+    thumbnail = models.FileField(max_length=300, blank=True)
     skipped = models.TextField(blank=True)
 
     class Meta:

@@ -1,7 +1,23 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from analysis import views
 
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", views.upload, name="upload"),
+    path("runs/", views.run_list, name="run_list"),
+    path("runs/<uuid:code>/", views.run_detail, name="run_detail"),
+    path("runs/<uuid:code>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<uuid:code>/delete/", views.run_delete, name="run_delete"),
+    path("runs/<uuid:code>/pairs.csv", views.run_csv, name="run_csv"),
+    path("runs/<uuid:code>/pairs/<int:rank>/", views.pair_detail, name="pair_detail"),
+    path("runs/<uuid:code>/items/<int:number>/original", views.item_original, name="item_original"),
+    path(
+        "runs/<uuid:code>/items/<int:number>/<str:size>.jpg",
+        views.item_picture,
+        name="item_picture",
+    ),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", views.signup, name="signup"),
 ]

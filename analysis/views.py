@@ -1,8 +1,143 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import csv
+from functools import partial
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from analysis.engine.report import CSV_COLUMNS, csv_row
+from analysis.forms import UploadForm, upload_names
+from analysis.fragments import TOP_PAIRS, pair_drawing, run_context
+from analysis.models import Item, Run, Upload
+from analysis.worker import ANALYSIS_CHANNEL, queue_message
+
+CSV_TOP = 50
 
 
+def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
+    """The one place where a run's ownership is checked: anyone else gets 404, as for a run that does not exist."""
+    return get_object_or_404(Run, code=code, owner=request.user)
+
+
+def _queue(run: Run) -> None:
+    async_to_sync(get_channel_layer().send)(ANALYSIS_CHANNEL, queue_message(run))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        files = form.cleaned_data["files"]
+        with transaction.atomic():
+            run = Run.objects.create(owner=request.user, clip_model=form.cleaned_data["clip_model"])
+            for file, name in zip(files, upload_names(files, request.POST.getlist("paths")), strict=True):
+                Upload.store(run, file, name)
+            transaction.on_commit(partial(_queue, run))
+        return HttpResponseClientRedirect(run.get_absolute_url()) if request.htmx else redirect(run)
+    template = "analysis/upload.html#errors" if request.htmx else "analysis/upload.html"
+    recent = request.user.runs.all()[:5]
+    return render(request, template, {"form": form, "runs": recent}, status=400 if form.errors else 200)
+
+
+@login_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "analysis/index.html")
+def run_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "analysis/run_list.html", {"runs": request.user.runs.all()})
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    asked = request.GET.get("top", "")
+    top = min(int(asked), 1000) if asked.isdigit() and int(asked) > TOP_PAIRS else TOP_PAIRS
+    template = "analysis/run_detail.html#results" if request.htmx else "analysis/run_detail.html"
+    return render(request, template, run_context(run, top))
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    run.request_cancel()
+    return redirect(run)
+
+
+@login_required
+@require_POST
+def run_delete(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    if not run.is_over:
+        return HttpResponse("Cancel the analysis before deleting it.", status=409)
+    run.delete_with_files()
+    return redirect("run_list")
+
+
+@login_required
+@require_GET
+def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    pairs = run.pairs.select_related("first", "second")
+    every = request.GET.get("all") == "1"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="deepchecker-{run.code}{"-all" if every else ""}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for p in pairs if every else pairs[:CSV_TOP]:
+        fields = (p.clip_score, p.local_matches, p.verdict, p.transform, p.content, p.region1, p.region2)
+        writer.writerow(csv_row(p.rank, p.first.name, p.second.name, *fields))
+    return response
+
+
+@login_required
+@require_GET
+def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank)
+    return render(request, "analysis/pair_detail.html", {"run": run, "pair": pair, "drawing": pair_drawing(pair)})
+
+
+@login_required
+@require_GET
+def item_picture(request: HttpRequest, code: UUID, number: int, size: str) -> FileResponse:
+    item = _get_item(request, code, number)
+    picture = {"thumbnail": item.thumbnail, "view": item.preview}.get(size)
+    if not picture:
+        raise Http404("no picture of this item")
+    return FileResponse(picture.open("rb"), content_type="image/jpeg")
+
+
+@login_required
+@require_GET
+def item_original(request: HttpRequest, code: UUID, number: int) -> FileResponse:
+    item = _get_item(request, code, number)
+    if item.upload is None:
+        raise Http404("the original file is gone")
+    filename = item.upload.name.rsplit("/", 1)[-1]
+    return FileResponse(item.upload.file.open("rb"), as_attachment=True, filename=filename)
+
+
+def _get_item(request: HttpRequest, code: UUID, number: int) -> Item:
+    run = _get_run_for_user(request, code)
+    return get_object_or_404(run.items.select_related("upload"), number=number)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.SIGNUP_ENABLED:
+        raise Http404("sign-up is turned off; ask an administrator for an account")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login(request, form.save())
+        return redirect("upload")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -22,7 +22,7 @@ PRETRAINED_TAGS = {
 }
 FIX_HINT = (
     "run `python manage.py fetch_clip_weights` on a machine with internet access, "
-    "or set DEEPCHECKER_CLIP_WEIGHTS to a local weights file"
+    "or set CLIP_WEIGHTS to a local weights file"
 )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .previews import save_previews
 from .sources import (
     Decoded,
     Limits,
@@ -58,12 +59,18 @@ class ItemFeatures:
     parent: str | None = None  # for a figure panel: the item it was cut from
     inside: str | None = None  # for an image embedded in a PDF page: that page's item
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
+    kind: str = "image"  # as in sources.ItemRef
+    page: int | None = None  # 0-based page of a PDF or TIFF
+    preview: str | None = None  # the key of its pictures in the preview folder, when one was given
 
 
 def read_file(
-    source: SourceFile, limits: Limits, feature_options: FeatureOptions
+    source: SourceFile, limits: Limits, feature_options: FeatureOptions, preview_dir: str | None = None
 ) -> tuple[list[ItemFeatures], list[Skipped]]:
-    """Features of every item in one file; runs in a worker process, so imports no torch."""
+    """Features of every item in one file, and its pictures when preview_dir is given.
+
+    Runs in a worker process, so imports no torch.
+    """
     try:
         refs = expand(source, limits)
     except UnreadableItem as exc:
@@ -74,7 +81,11 @@ def read_file(
     features, skipped = [], []
     for ref in refs:
         try:
-            features.extend(extract(decode(ref, feature_options.sift_max_side, limits), feature_options))
+            decoded = decode(ref, feature_options.sift_max_side, limits)
+            found = extract(decoded, feature_options)
+            if preview_dir:
+                found[0].preview = save_previews(decoded.rgb, ref.name, preview_dir)
+            features.extend(found)
         except UnreadableItem as exc:
             skipped.append(Skipped(ref.name, str(exc)))
         except Exception:
@@ -90,6 +101,7 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     whole = _describe(rgb, gray, name, decoded.original_size, options)
     whole.inside = decoded.ref.container
+    whole.kind, whole.page = decoded.ref.kind, decoded.ref.page
     boxes = split_panels(gray, options)
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]

@@ -20,6 +20,7 @@ from .candidates import CandidateOptions
 from .features import FeatureOptions, ItemFeatures, read_file
 from .groups import connected_groups
 from .sources import Limits, Skipped, SourceFile
+from .stages import DUPLICATE, SIMILAR
 from .verify import (
     Alignment,
     VerifyOptions,
@@ -29,16 +30,6 @@ from .verify import (
     lift,
 )
 
-STAGES = {
-    "reading": "Reading files",
-    "weights": "Downloading CLIP weights",
-    "clip": "CLIP embeddings",
-    "candidates": "Candidate search",
-    "verifying": "SIFT verification",
-    "grouping": "Grouping",
-}
-DUPLICATE = "duplicate"
-SIMILAR = "similar"
 VERDICT_ORDER = {DUPLICATE: 0, SIMILAR: 1, "": 2}
 
 Progress = Callable[[str, int, int], None]
@@ -72,6 +63,7 @@ class Options:
     clip_download: bool = True
     clip_batch_size: int = 64
     workers: int = 0  # 0: one per CPU core; 1: in this process
+    preview_dir: str | None = None  # where to write each item's thumbnail and view (previews.py)
     limits: Limits = field(default_factory=Limits)
     features: FeatureOptions = field(default_factory=FeatureOptions)
     candidates: CandidateOptions = field(default_factory=CandidateOptions)
@@ -84,6 +76,9 @@ class Item:
     name: str
     original_size: tuple[int, int]
     keypoints: int
+    kind: str = "image"  # as in sources.ItemRef
+    page: int | None = None
+    preview: str | None = None  # key of its pictures in Options.preview_dir
 
 
 @dataclass
@@ -173,7 +168,7 @@ def find_duplicates(
     report("grouping", 1, 1)
     timings["grouping"] = time.perf_counter() - started
 
-    items = [Item(f.name, f.original_size, len(f.keypoints)) for f in whole]
+    items = [Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview) for f in whole]
     return Result(items, skipped, pairs, groups, clip_notice, timings)
 
 
@@ -186,7 +181,7 @@ def _read(
     workers = options.workers or os.cpu_count() or 1
     if workers == 1 or total <= 1:
         for index, source in enumerate(files):
-            results[index] = read_file(source, options.limits, options.features)
+            results[index] = read_file(source, options.limits, options.features, options.preview_dir)
             report("reading", index + 1, total)
             check()
     else:
@@ -194,7 +189,7 @@ def _read(
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(workers, total), mp_context=context) as pool:
             futures = {
-                pool.submit(read_file, source, options.limits, options.features): index
+                pool.submit(read_file, source, options.limits, options.features, options.preview_dir): index
                 for index, source in enumerate(files)
             }
             try:

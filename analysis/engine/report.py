@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import csv
-from typing import TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
-from .pipeline import DUPLICATE, SIMILAR, Pair, Result
+from .stages import DUPLICATE, SIMILAR
+
+if TYPE_CHECKING:  # the web process writes CSVs without loading the engine (torch)
+    from .pipeline import Pair, Result
 
 CSV_COLUMNS = [
     "pair",
@@ -36,21 +40,48 @@ def write_csv(result: Result, out: TextIO, top: int = 50) -> int:
     for number, pair in enumerate(rows, start=1):
         alignment = pair.alignment
         writer.writerow(
-            [
+            csv_row(
                 number,
                 result.items[pair.first].name,
                 result.items[pair.second].name,
-                "" if pair.clip_score is None else f"{100 * pair.clip_score:.1f}",
+                pair.clip_score,
                 pair.local_matches,
                 pair.verdict,
                 pair.transform,
-                f"{alignment.content:.2f}" if alignment else "",
-                _region(alignment.region1) if alignment else "",
-                _region(alignment.region2) if alignment else "",
-            ]
+                alignment.content if alignment else None,
+                alignment.region1 if alignment else None,
+                alignment.region2 if alignment else None,
+            )
         )
     return len(rows)
 
 
-def _region(box: tuple[float, float, float, float]) -> str:
-    return " ".join(f"{value:.3f}" for value in box)
+def csv_row(
+    number: int,
+    image1: str,
+    image2: str,
+    clip_score: float | None,
+    local_matches: int,
+    verdict: str,
+    transform: str,
+    content: float | None,
+    region1: Sequence[float] | None,
+    region2: Sequence[float] | None,
+) -> list:
+    """One line of the CSV, in CSV_COLUMNS order; the web app writes its rows with it too."""
+    return [
+        number,
+        image1,
+        image2,
+        "" if clip_score is None else f"{100 * clip_score:.1f}",
+        local_matches,
+        verdict,
+        transform,
+        "" if content is None else f"{content:.2f}",
+        _region(region1),
+        _region(region2),
+    ]
+
+
+def _region(box: Sequence[float] | None) -> str:
+    return "" if box is None else " ".join(f"{value:.3f}" for value in box)

@@ -118,7 +118,8 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[SourceFile],
 
 def expand(source: SourceFile, limits: Limits) -> list[ItemRef]:
     """The items inside one file. Raises UnreadableItem for a file with none."""
-    suffix = Path(source.name).suffix.lower()
+    # the path's, not the name's: a name made unique ("a.png~2") or stored under a generated path keeps its type
+    suffix = Path(source.path).suffix.lower()
     if os.path.getsize(source.path) == 0:
         raise UnreadableItem("empty file (0 bytes)")
     if suffix in PDF_SUFFIXES:

@@ -4,6 +4,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from analysis.engine.pipeline import DUPLICATE, Cancelled, Options, find_duplicates
 from analysis.engine.report import CSV_COLUMNS, write_csv
@@ -119,3 +120,22 @@ def test_the_csv_lists_every_flagged_pair_first(folder: Path):
     assert rows == len(lines) - 1 == sum(p.verdict != "" for p in result.pairs)
     first = lines[1].split(",")
     assert first[0] == "1" and first[3] == "" and first[5] == DUPLICATE
+
+
+def test_it_writes_a_thumbnail_and_a_view_of_every_item(folder: Path, tmp_path_factory):
+    previews = tmp_path_factory.mktemp("previews")
+    result = run(folder, Options(use_clip=False, workers=1, preview_dir=str(previews)))
+    by_name = {item.name: item for item in result.items}
+    assert by_name["paper.pdf#page=1"].kind == "pdf_page"
+    assert by_name["paper.pdf#page=1"].page == 0
+    assert by_name["figs/original.png"].kind == "image"
+    for item in result.items:
+        with (
+            Image.open(previews / f"{item.preview}.jpg") as view,
+            Image.open(previews / f"{item.preview}-thumb.jpg") as thumb,
+        ):
+            assert max(view.size) <= 800
+            assert max(thumb.size) == 256
+            # the same proportions as the item
+            assert abs(view.size[0] / view.size[1] - item.original_size[0] / item.original_size[1]) < 0.02
+    assert len({item.preview for item in result.items}) == len(result.items)

@@ -5,9 +5,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.engine.pipeline import DUPLICATE, SIMILAR, STAGES, Options, find_duplicates
+from analysis.engine.pipeline import Options, find_duplicates
 from analysis.engine.report import write_csv
 from analysis.engine.sources import collect_files
+from analysis.engine.stages import DUPLICATE, SIMILAR, STAGES
 
 
 class StageProgress:

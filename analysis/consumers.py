@@ -1,0 +1,51 @@
+from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from analysis.fragments import live_html
+from analysis.models import Run
+from analysis.worker import analyse
+
+
+class RunWorker(AsyncConsumer):
+    """The background worker: one run at a time, each in a thread of its own so that the event loop stays free."""
+
+    async def run_queued(self, message: dict) -> None:
+        # not thread-sensitive: in the one-process server the pages' views use the shared sync thread
+        await database_sync_to_async(analyse, thread_sensitive=False)(message["run"])
+
+
+class RunConsumer(AsyncWebsocketConsumer):
+    """Live updates of one run's page, for its owner only: HTML fragments that htmx swaps by id."""
+
+    async def connect(self) -> None:
+        self.run = await self._owned_run()
+        if self.run is None:
+            await self.close()
+            return
+        await self.channel_layer.group_add(self.run.group_name, self.channel_name)
+        await self.accept()
+        # whatever happened before this socket opened (a reload, a reconnect) comes from the database
+        await self.run_changed({})
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "run", None) is not None:
+            await self.channel_layer.group_discard(self.run.group_name, self.channel_name)
+
+    async def run_changed(self, event: dict) -> None:
+        run, html = await self._render()
+        await self.send(text_data=html)
+        if run.is_over:
+            await self.close(code=1000)  # a normal close: the ws extension does not reconnect
+
+    @database_sync_to_async
+    def _owned_run(self) -> Run | None:
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            return None
+        return Run.objects.filter(code=self.scope["url_route"]["kwargs"]["code"], owner=user).first()
+
+    @database_sync_to_async
+    def _render(self) -> tuple[Run, str]:
+        run = Run.objects.get(pk=self.run.pk)
+        return run, live_html(run)

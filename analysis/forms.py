@@ -1,0 +1,62 @@
+from django import forms
+from django.conf import settings
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name (Django's documented pattern for `<input multiple>`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,.pdf,.tif,.tiff"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        clean_one = super().clean
+        files = [file for file in (data if isinstance(data, list | tuple) else [data]) if file]
+        if not files:
+            return [clean_one(None, initial)]  # raises the field's "required" message
+        return [clean_one(file, initial) for file in files]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label="Images and PDFs")
+    clip_model = forms.ChoiceField(
+        label="CLIP model",
+        choices=[(name, name) for name in settings.CLIP_MODELS],
+        initial=settings.CLIP_MODEL,
+        help_text="ViT-B-32 is the fastest; ViT-L-14 ranks look-alikes best but is slow without a GPU.",
+    )
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        if len(files) > settings.UPLOAD_MAX_FILES:
+            raise forms.ValidationError(f"At most {settings.UPLOAD_MAX_FILES} files in one analysis.")
+        total = sum(file.size for file in files)
+        if total > settings.UPLOAD_MAX_BYTES:
+            limit = settings.UPLOAD_MAX_BYTES // 1024**2
+            raise forms.ValidationError(f"At most {limit} MB in one analysis; these files hold {total // 1024**2} MB.")
+        return files
+
+
+def upload_names(files: list, paths: list[str]) -> list[str]:
+    """Each file's name as the user sees it: its folder path when the browser sent one, unique in the run."""
+    if len(paths) != len(files):
+        paths = [file.name for file in files]  # no script, or a client that sent no paths
+    names, taken = [], set()
+    for file, path in zip(files, paths, strict=True):
+        name = safe_name(path) or safe_name(file.name) or "unnamed"
+        unique, suffix = name, 2
+        while unique in taken:
+            unique, suffix = f"{name}~{suffix}", suffix + 1
+        taken.add(unique)
+        names.append(unique)
+    return names
+
+
+def safe_name(path: str) -> str:
+    """A relative path without empty, '.' or '..' parts or unprintable characters, of bounded length."""
+    parts = ("".join(char for char in part if char.isprintable())[:200] for part in path.replace("\\", "/").split("/"))
+    return "/".join(part for part in parts if part not in ("", ".", ".."))[-1000:]

@@ -1,0 +1,107 @@
+"""What the run page shows, shared by its first render, its htmx requests and the websocket consumer."""
+
+import math
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+
+from analysis.engine.stages import STAGES
+from analysis.models import Pair, Run
+
+TOP_PAIRS = 10
+MORE_PAIRS = 40
+
+
+@dataclass
+class StageRow:
+    key: str
+    label: str
+    state: str  # "done", "current", "waiting" or "skipped"
+    done: int
+    total: int
+    seconds: float | None
+
+
+def stage_rows(run: Run) -> list[StageRow]:
+    order = list(STAGES)
+    current = order.index(run.stage) if run.stage in STAGES else -1
+    rows = []
+    for index, (key, label) in enumerate(STAGES.items()):
+        if run.status == Run.Status.DONE or index < current:
+            state = "done"
+        elif index == current:
+            state = "current"
+        else:
+            state = "waiting"
+        if key == "weights" and state != "current":
+            continue  # shown only while a download is in progress
+        if key == "clip" and state == "done" and run.clip_notice:
+            state = "skipped"
+        done, total = (run.stage_done, run.stage_total) if state == "current" else (int(state == "done"), 1)
+        rows.append(StageRow(key, label, state, done, total, run.timings.get(key)))
+    return rows
+
+
+def run_context(run: Run, top: int = TOP_PAIRS) -> dict:
+    context = {"run": run, "stages": stage_rows(run), "top": top}
+    if run.is_over:
+        context["pairs"] = list(run.pairs.select_related("first", "second")[:top])
+        context["more_pairs"] = min(run.pairs_verified, top + MORE_PAIRS) if run.pairs_verified > top else 0
+        context["groups"] = run.groups.prefetch_related("items")
+        context["skipped"] = run.items.exclude(skipped="")
+    return context
+
+
+def live_html(run: Run) -> str:
+    """The run page's live parts, each with the id that the htmx ws extension swaps."""
+    context = run_context(run)
+    html = render_to_string("analysis/run_detail.html#progress", context)
+    if run.is_over:
+        html += render_to_string("analysis/run_detail.html#results", context)
+    return html
+
+
+@dataclass
+class PairDrawing:
+    """Both items side by side in one SVG, scaled to one height, with the evidence on top."""
+
+    width: float
+    height: float
+    second_x: float
+    first_width: float
+    second_width: float
+    region1: tuple[float, float, float, float] | None  # x, y, width, height in drawing units
+    region2: tuple[float, float, float, float] | None
+    lines: list[tuple[float, float, float, float]]
+
+
+def pair_drawing(pair: Pair, height: float = 400, gap: float = 24, max_lines: int = 150) -> PairDrawing:
+    first_width = height * pair.first.width / max(pair.first.height, 1)
+    second_width = height * pair.second.width / max(pair.second.height, 1)
+    second_x = first_width + gap
+
+    def box(region, x0, width):
+        if not region:
+            return None
+        return (
+            x0 + region[0] * width,
+            region[1] * height,
+            (region[2] - region[0]) * width,
+            (region[3] - region[1]) * height,
+        )
+
+    step = max(1, math.ceil(len(pair.points1) / max_lines))
+    lines = [
+        (a[0] * first_width, a[1] * height, second_x + b[0] * second_width, b[1] * height)
+        for a, b in zip(pair.points1[::step], pair.points2[::step], strict=True)
+    ]
+    return PairDrawing(
+        width=second_x + second_width,
+        height=height,
+        second_x=second_x,
+        first_width=first_width,
+        second_width=second_width,
+        region1=box(pair.region1, 0, first_width),
+        region2=box(pair.region2, second_x, second_width),
+        lines=lines,
+    )

@@ -1,0 +1,73 @@
+"""Named users and runs shared by the web tests: alice owns, bob does not."""
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from analysis.models import Run, Upload
+from analysis.worker import analyse
+from tests.images import save, scene
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path_factory):
+    """Uploads and pictures in a folder of their own; CLIP off the network, readers in this process."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    settings.CLIP_CACHE_DIR = str(tmp_path_factory.mktemp("clip"))
+    settings.CLIP_DOWNLOAD = False
+    settings.CLIP_WEIGHTS = None
+    settings.ENGINE_WORKERS = 1
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="alice's password")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", password="bob's password")
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+def png_upload(name: str, picture: np.ndarray, tmp_path) -> SimpleUploadedFile:
+    path = save(picture, tmp_path / "upload.png")
+    return SimpleUploadedFile(name, path.read_bytes(), content_type="image/png")
+
+
+@pytest.fixture
+def queued_run(alice, tmp_path) -> Run:
+    """Alice's run of three figures (two copies of one picture) and a file that is not an image."""
+    run = Run.objects.create(owner=alice)
+    picture = scene(51, 400, 300)
+    files = {
+        "fig1/blot.png": picture,
+        "fig2/blot_turned.png": np.rot90(picture),
+        "fig3/cells.png": scene(52, 400, 300),
+    }
+    for name, image in files.items():
+        Upload.store(run, png_upload(name.rsplit("/", 1)[-1], image, tmp_path), name)
+    Upload.store(run, SimpleUploadedFile("notes.jpg", b"<html>not a picture</html>"), "notes.jpg")
+    return run
+
+
+@pytest.fixture
+def finished_run(queued_run) -> Run:
+    analyse(queued_run.pk)
+    queued_run.refresh_from_db()
+    return queued_run

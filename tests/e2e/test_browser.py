@@ -1,0 +1,188 @@
+"""End to end: the real server (`manage.py serve`, as `make run` starts it) driven by headless Chromium."""
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.images import pdf_with_images, save, scene
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    env = {**os.environ, "DATA_DIR": str(data), "DEBUG": "1", "CLIP_DOWNLOAD": "0", "ENGINE_WORKERS": "2"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    port = free_port()
+    log = (data / "server.log").open("w")
+    process = subprocess.Popen([*manage, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"the server did not start: {(data / 'server.log').read_text()}")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(base_url=server, accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def figures(tmp_path) -> Path:
+    """A folder of figures: copies of one picture (rotated, a flipped crop, inside a PDF), others, a broken file."""
+    folder = tmp_path / "paper"
+    original = scene(31, 800, 600)
+    save(original, folder / "figure1" / "blot.png")
+    save(np.rot90(original), folder / "figure2" / "blot_rotated.jpg", quality=88)
+    save(original[:, ::-1][80:520, 120:700], folder / "supplement" / "blot_flipped_crop.png")
+    for seed in (32, 33, 34):
+        save(scene(seed, 640, 480), folder / "figure3" / f"cells_{seed}.png")
+    pdf_with_images(folder / "supplement" / "article.pdf", [original, scene(35)])
+    (folder / "supplement" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return folder
+
+
+def shots() -> Path:
+    folder = Path(os.environ.get("SCREENSHOT_DIR", "") or ROOT / "data" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def sign_up(page, username: str) -> None:
+    page.goto("/accounts/signup/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password:", exact=True).fill("a long test passphrase 7")
+    page.get_by_label("Password confirmation:").fill("a long test passphrase 7")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/")
+
+
+def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
+    sign_up(page, "alice")
+    page.get_by_role("button", name="Sign out alice").click()
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password:").fill("a long test passphrase 7")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+    page.set_input_files("#folder-input", figures)
+    expect = playwright_api.expect
+    expect(page.locator("#previews li")).to_have_count(8)
+    expect(page.locator("#selection-summary")).to_contain_text("8 files")
+    expect(page.locator("#previews")).to_contain_text("paper/figure2/blot_rotated.jpg")
+    page.screenshot(path=shots() / "upload.png", full_page=True)
+
+    page.get_by_role("button", name="Analyze").click()
+    page.wait_for_url("**/runs/*/")
+    run_url = page.url
+    # the progress bars move with no reload: websocket messages swapped in by htmx
+    seen = set()
+    deadline = time.monotonic() + 240
+    while not page.locator("#run-results .pair").count():
+        state = page.locator("#run-progress").inner_text()
+        if "Running" in state and not any("Running" in earlier for earlier in seen):
+            page.screenshot(path=shots() / "running.png", full_page=True)
+        seen.add(state)
+        assert time.monotonic() < deadline, f"no results; last state: {state}"
+        time.sleep(0.1)
+    assert any("Running" in state for state in seen)
+    assert len(seen) >= 3, seen
+    assert page.url == run_url
+
+    results = page.locator("#run-results")
+    expect(results).to_contain_text("semantic ranking unavailable")
+    expect(results.locator("li.pair.verdict-duplicate").first).to_be_visible()
+    names = results.locator(".verdict-duplicate .names").all_inner_texts()
+    joined = " ".join(names)
+    for name in ("figure1/blot.png", "figure2/blot_rotated.jpg", "supplement/blot_flipped_crop.png"):
+        assert name in joined
+    assert "cells_" not in joined
+    expect(results.locator(".group").first).to_contain_text("blot_rotated.jpg")
+    expect(results.locator(".skipped")).to_contain_text("broken.jpg")
+    expect(results).to_contain_text("rotated 90°")
+    page.screenshot(path=shots() / "results.png", full_page=True)
+
+    with page.expect_download() as download:
+        results.get_by_role("link", name="Download CSV (top 50 pairs)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert rows[0]["verdict"] == "duplicate"
+    assert {"pair", "image1", "image2", "clip_score", "local_matches", "transform"} <= set(rows[0])
+
+    results.get_by_role("link", name="Evidence for pair 1", exact=True).click()
+    expect(page.locator("h1")).to_contain_text("Pair 1: duplicate")
+    assert page.locator("svg .inliers line").count() >= 5
+    assert page.locator("svg rect.region").count() == 2
+    loaded = page.evaluate(
+        "Promise.all([...document.querySelectorAll('svg image')].map("
+        "i => fetch(i.getAttribute('href')).then(r => r.ok && r.headers.get('content-type'))))"
+    )
+    assert loaded == ["image/jpeg", "image/jpeg"]
+    page.screenshot(path=shots() / "pair.png", full_page=True)
+
+    page.get_by_role("link", name="History").click()
+    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    expect(page.locator("table.runs")).to_contain_text("Done")
+
+
+def test_another_user_cannot_open_the_run(browser, server, page, figures):
+    sign_up(page, "carol")
+    page.set_input_files("#folder-input", figures / "figure1")
+    page.get_by_role("button", name="Analyze").click()
+    page.wait_for_url("**/runs/*/")
+    run_url = page.url
+
+    other = browser.new_context(base_url=server).new_page()
+    sign_up(other, "dave")
+    assert other.goto(run_url).status == 404
+    other.context.close()

@@ -1,0 +1,103 @@
+import asyncio
+import contextlib
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import ApplicationCommunicator, WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from analysis.consumers import RunWorker
+from analysis.models import Run
+from analysis.routing import websocket_urlpatterns
+from deepchecker_site.asgi import application
+
+
+def communicator(run: Run, user) -> WebsocketCommunicator:
+    connection = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/runs/{run.code}/")
+    connection.scope["user"] = user
+    return connection
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_owner_gets_the_current_progress_on_connecting(queued_run, alice):
+    connection = communicator(queued_run, alice)
+    connected, _ = await connection.connect()
+    try:
+        assert connected
+        html = await connection.receive_from()
+        assert html.lstrip().startswith('<section id="run-progress"')
+        assert "Queued" in html
+    finally:
+        await connection.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_change_announced_to_the_group_is_sent_as_html(queued_run, alice):
+    connection = communicator(queued_run, alice)
+    await connection.connect()
+    try:
+        await connection.receive_from()
+        await sync_to_async(Run.claim)(queued_run.pk)
+        await sync_to_async(queued_run.set_stage)("reading", 2, 4)
+        await get_channel_layer().group_send(queued_run.group_name, {"type": "run.changed"})
+        html = await connection.receive_from()
+        assert '<progress id="stage-reading" max="4" value="2">' in html
+        assert "Running" in html
+    finally:
+        await connection.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_finished_run_sends_its_results_and_closes_normally(finished_run, alice):
+    connection = communicator(finished_run, alice)
+    await connection.connect()
+    try:
+        html = await connection.receive_from()
+        assert '<section id="run-progress"' in html and '<section id="run-results"' in html
+        assert "fig2/blot_turned.png" in html
+        assert await connection.receive_output() == {"type": "websocket.close", "code": 1000}
+    finally:
+        await connection.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("who", ["bob", "anonymous"])
+async def test_nobody_else_may_listen(queued_run, bob, who):
+    connection = communicator(queued_run, bob if who == "bob" else AnonymousUser())
+    connected, _ = await connection.connect()
+    try:
+        assert not connected
+    finally:
+        await connection.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_from_a_foreign_origin_is_refused(queued_run):
+    connection = WebsocketCommunicator(
+        application,
+        f"/ws/runs/{queued_run.code}/",
+        headers=[(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1")],
+    )
+    connected, _ = await connection.connect()
+    try:
+        assert not connected
+    finally:
+        await connection.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_worker_consumer_runs_a_queued_run(queued_run):
+    worker = ApplicationCommunicator(RunWorker.as_asgi(), {"type": "channel", "channel": "analysis"})
+    await worker.send_input({"type": "run.queued", "run": queued_run.pk})
+    for _ in range(600):
+        await asyncio.sleep(0.1)
+        await sync_to_async(queued_run.refresh_from_db)()
+        if queued_run.is_over:
+            break
+    worker.future.cancel()  # the consumer would wait for the next message for ever
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.future
+    assert queued_run.status == Run.Status.DONE
+    assert queued_run.duplicate_count == 1

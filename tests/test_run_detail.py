@@ -1,0 +1,66 @@
+import pytest
+
+from analysis.models import Run
+
+
+def url(run: Run) -> str:
+    return f"/runs/{run.code}/"
+
+
+@pytest.mark.django_db
+def test_it_shows_a_waiting_run_with_its_live_connection(alice_client, queued_run):
+    response = alice_client.get(url(queued_run))
+    assert response.status_code == 200
+    assert f'ws-connect="/ws/runs/{queued_run.code}/"'.encode() in response.content
+    assert b"Cancel analysis" in response.content
+    assert b'<progress id="stage-reading" max="1" value="0">' in response.content
+
+
+@pytest.mark.django_db
+def test_it_shows_the_progress_stored_by_the_worker(alice_client, queued_run):
+    Run.claim(queued_run.pk)
+    queued_run.set_stage("verifying", 30, 120)
+    response = alice_client.get(url(queued_run))
+    assert b'<progress id="stage-verifying" max="120" value="30">' in response.content
+    assert b'<progress id="stage-reading" max="1" value="1">' in response.content
+    assert b'<progress id="stage-grouping" max="1" value="0">' in response.content
+
+
+@pytest.mark.django_db
+def test_it_shows_the_results_of_a_finished_run(alice_client, finished_run):
+    response = alice_client.get(url(finished_run))
+    html = response.content.decode()
+    assert "ws-connect" not in html
+    assert "Cancel analysis" not in html
+    assert "fig1/blot.png" in html and "fig2/blot_turned.png" in html
+    assert "Duplicate</span>" in html
+    assert "rotated" in html
+    assert "Group 1 · 2 items" in html
+    assert "<strong>notes.jpg</strong>: not a readable image" in html
+    assert "semantic ranking unavailable" in html
+    assert f"/runs/{finished_run.code}/pairs.csv?all=1" in html
+    assert f"/runs/{finished_run.code}/items/0/thumbnail.jpg" in html
+
+
+@pytest.mark.django_db
+def test_it_shows_ten_pairs_then_more_on_request(alice_client, finished_run, monkeypatch):
+    monkeypatch.setattr("analysis.fragments.TOP_PAIRS", 1)
+    monkeypatch.setattr("analysis.views.TOP_PAIRS", 1)
+    first = alice_client.get(url(finished_run))
+    assert first.content.count(b'class="pair verdict') == 1
+    assert f"Show the top {finished_run.pairs_verified} pairs".encode() in first.content
+    more = alice_client.get(url(finished_run), {"top": "50"}, headers={"HX-Request": "true"})
+    assert more.content.count(b'class="pair verdict') == finished_run.pairs_verified
+    assert more.content.lstrip().startswith(b'<section id="run-results"')  # the fragment alone
+
+
+@pytest.mark.django_db
+def test_bob_gets_404(bob_client, finished_run):
+    assert bob_client.get(url(finished_run)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_sign_in(client, finished_run):
+    response = client.get(url(finished_run))
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")

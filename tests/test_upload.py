@@ -1,0 +1,108 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from analysis.models import Run
+from analysis.worker import ANALYSIS_CHANNEL
+from tests.layers import received
+
+
+def files(*names: str) -> list[SimpleUploadedFile]:
+    return [SimpleUploadedFile(name.rsplit("/", 1)[-1], f"bytes of {name}".encode()) for name in names]
+
+
+@pytest.mark.django_db
+def test_it_sends_anonymous_visitors_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/?next=/"
+
+
+@pytest.mark.django_db
+def test_it_shows_the_form_with_the_model_choice(alice_client):
+    response = alice_client.get("/")
+    assert response.status_code == 200
+    assert b"Select folder" in response.content
+    assert b"webkitdirectory" in response.content
+    for model in (b"ViT-B-32", b"ViT-B-16", b"ViT-L-14"):
+        assert model in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stores_the_files_under_their_folder_names_and_queues_the_run(alice_client, alice):
+    names = ["paper/fig1/a.png", "paper/fig2/a.png", "paper/b.pdf"]
+    response = alice_client.post("/", {"files": files(*names), "paths": names, "clip_model": "ViT-B-16"})
+    run = Run.objects.get(owner=alice)
+    assert response.status_code == 302
+    assert response.url == f"/runs/{run.code}/"
+    assert run.status == Run.Status.QUEUED
+    assert run.clip_model == "ViT-B-16"
+    assert sorted(run.uploads.values_list("name", flat=True)) == sorted(names)
+    upload = run.uploads.get(name="paper/b.pdf")
+    with upload.file.open("rb") as stored:
+        assert stored.read() == b"bytes of paper/b.pdf"
+    assert upload.size == 20 and len(upload.sha256) == 64
+    assert upload.file.name.startswith(f"runs/{run.code}/") and "b.pdf" not in upload.file.name
+    assert received(ANALYSIS_CHANNEL) == [{"type": "run.queued", "run": run.pk}]
+
+
+@pytest.mark.django_db
+def test_it_answers_htmx_with_a_client_redirect(alice_client, alice):
+    response = alice_client.post(
+        "/", {"files": files("a.png"), "clip_model": "ViT-B-32"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == Run.objects.get(owner=alice).get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_it_cleans_unsafe_paths_and_keeps_same_names_apart(alice_client, alice):
+    paths = ["../../etc/passwd.png", "a/./b\x00c.png", "x/fig.png", "x/fig.png", "/abs/" + "é" * 300 + ".png"]
+    alice_client.post("/", {"files": files(*["f.png"] * 5), "paths": paths, "clip_model": "ViT-B-32"})
+    names = list(Run.objects.get(owner=alice).uploads.values_list("name", flat=True))
+    assert "etc/passwd.png" in names
+    assert "a/bc.png" in names
+    assert "x/fig.png" in names and "x/fig.png~2" in names
+    assert "abs/" + "é" * 200 in names
+
+
+@pytest.mark.django_db
+def test_without_paths_it_uses_the_file_names(alice_client, alice):
+    alice_client.post("/", {"files": files("one.png", "two.png"), "clip_model": "ViT-B-32"})
+    assert sorted(Run.objects.get(owner=alice).uploads.values_list("name", flat=True)) == ["one.png", "two.png"]
+
+
+@pytest.mark.django_db
+def test_it_asks_for_files(alice_client):
+    response = alice_client.post("/", {"clip_model": "ViT-B-32"})
+    assert response.status_code == 400
+    assert b"This field is required." in response.content
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_refuses_more_files_than_the_limit_on_the_form(alice_client, settings):
+    settings.UPLOAD_MAX_FILES = 2
+    response = alice_client.post(
+        "/", {"files": files("a.png", "b.png", "c.png"), "clip_model": "ViT-B-32"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 400
+    assert b"At most 2 files in one analysis." in response.content
+    assert b'id="upload-errors"' in response.content and b"<form" not in response.content
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_unknown_model(alice_client):
+    response = alice_client.post("/", {"files": files("a.png"), "clip_model": "RN50-huge"})
+    assert response.status_code == 400
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_post_needs_the_csrf_token(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post("/", {"files": files("a.png"), "clip_model": "ViT-B-32"})
+    assert response.status_code == 403
+    assert Run.objects.count() == 0

@@ -1,0 +1,94 @@
+import logging
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from analysis import worker
+from analysis.models import Run, Upload
+from tests.layers import received
+
+
+@pytest.mark.django_db
+def test_it_analyses_a_queued_run_and_stores_what_it_found(finished_run: Run):
+    run = finished_run
+    assert run.status == Run.Status.DONE
+    assert run.started and run.finished and run.error == ""
+    assert (run.item_count, run.skipped_count, run.duplicate_count, run.group_count) == (3, 1, 1, 1)
+    assert "semantic ranking unavailable" in run.clip_notice
+    best = run.pairs.first()
+    assert {best.first.name, best.second.name} == {"fig1/blot.png", "fig2/blot_turned.png"}
+    assert best.verdict == "duplicate"
+    assert run.items.get(name="notes.jpg").skipped.startswith("not a readable image")
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_thumbnail_and_a_view_of_each_item(finished_run: Run):
+    for item in finished_run.items.filter(skipped=""):
+        assert item.kind == "image"
+        with Image.open(item.thumbnail.path) as thumbnail, Image.open(item.preview.path) as view:
+            assert max(thumbnail.size) == 256
+            assert view.size == (item.width, item.height)  # 400 x 300: smaller than the view size, kept
+
+
+@pytest.mark.django_db
+def test_it_leaves_alone_a_run_that_is_not_queued(queued_run: Run):
+    queued_run.request_cancel()
+    worker.analyse(queued_run.pk)
+    queued_run.refresh_from_db()
+    assert queued_run.status == Run.Status.CANCELLED
+    assert queued_run.items.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_cancel_request_stops_the_run(queued_run: Run, monkeypatch):
+    monkeypatch.setattr(worker, "CANCEL_CHECK_INTERVAL", 0)
+    Run.objects.filter(pk=queued_run.pk).update(cancel_requested=True)  # as the web process does once it runs
+    worker.analyse(queued_run.pk)
+    queued_run.refresh_from_db()
+    assert queued_run.status == Run.Status.CANCELLED
+    assert queued_run.stage == "reading"
+    assert queued_run.finished is not None
+
+
+@pytest.mark.django_db
+def test_a_run_with_nothing_readable_fails_and_lists_the_reasons(alice):
+    run = Run.objects.create(owner=alice)
+    Upload.store(run, SimpleUploadedFile("a.png", b""), "a.png")
+    worker.analyse(run.pk)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error == "none of the 1 files could be read: see the skipped files"
+    assert run.items.get().skipped == "empty file (0 bytes)"
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_fails_the_run_with_a_short_message_and_a_logged_traceback(
+    queued_run: Run, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("analysis.engine.pipeline.find_duplicates", broken)
+    with caplog.at_level(logging.ERROR):
+        worker.analyse(queued_run.pk)
+    queued_run.refresh_from_db()
+    assert queued_run.status == Run.Status.FAILED
+    assert "internal error" in queued_run.error
+    assert "disk on fire" not in queued_run.error
+    assert "disk on fire" in caplog.text
+
+
+@pytest.mark.django_db
+def test_it_announces_each_stage_to_the_runs_group_a_few_times_at_most(queued_run: Run):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(queued_run.group_name, channel)
+    worker.analyse(queued_run.pk)
+
+    messages = received(channel)
+    assert all(message == {"type": "run.changed"} for message in messages)
+    # started, each stage at its start (and end when quick), finished: not one message per file
+    assert 6 <= len(messages) <= 14
