@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
 from analysis.models import Item, Pair, Run, Upload
 
@@ -13,7 +14,7 @@ class UploadInline(admin.TabularInline):
 
 class ItemInline(admin.TabularInline):
     model = Item
-    fields = ["number", "name", "width", "height", "keypoints", "skipped"]
+    fields = ["number", "name", "kind", "page", "width", "height", "keypoints", "skipped"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -33,11 +34,12 @@ class PairInline(admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["created", "owner", "status", "item_count", "duplicate_count", "group_count", "duration"]
+    list_display = ["created", "owner", "status", "item_count", "duplicate_count", "group_count", "duration", "page"]
     list_filter = ["status", "owner", "created"]
     search_fields = ["owner__username", "owner__email", "uploads__name", "code"]
     date_hierarchy = "created"
     readonly_fields = [
+        "page",
         "code",
         "owner",
         "status",
@@ -60,3 +62,7 @@ class RunAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("owner").distinct()
+
+    @admin.display(description="run page")
+    def page(self, run: Run) -> str:
+        return format_html('<a href="{}">results</a>', run.get_absolute_url())

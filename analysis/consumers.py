@@ -16,10 +16,10 @@ class RunWorker(AsyncConsumer):
 
 
 class RunConsumer(AsyncWebsocketConsumer):
-    """Live updates of one run's page, for its owner only: HTML fragments that htmx swaps by id."""
+    """Live updates of one run's page, for its owner (and staff): HTML fragments that htmx swaps by id."""
 
     async def connect(self) -> None:
-        self.run = await self._owned_run()
+        self.run = await self._visible_run()
         if self.run is None:
             await self.close()
             return
@@ -39,11 +39,9 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.close(code=1000)  # a normal close: the ws extension does not reconnect
 
     @database_sync_to_async
-    def _owned_run(self) -> Run | None:
-        user = self.scope["user"]
-        if not user.is_authenticated:
-            return None
-        return Run.objects.filter(code=self.scope["url_route"]["kwargs"]["code"], owner=user).first()
+    def _visible_run(self) -> Run | None:
+        visible = Run.objects.visible_to(self.scope["user"])
+        return visible.filter(code=self.scope["url_route"]["kwargs"]["code"]).first()
 
     @database_sync_to_async
     def _render(self) -> tuple[Run, str]:

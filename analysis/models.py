@@ -21,6 +21,14 @@ def upload_path(upload: "Upload", filename: str) -> str:
     return f"{upload.run.folder}/{uuid.uuid4().hex}{suffix}"
 
 
+class RunQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "RunQuerySet":
+        """A user's own runs; staff review everyone's."""
+        if not user.is_authenticated:
+            return self.none()
+        return self if user.is_staff else self.filter(owner=user)
+
+
 class Run(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -48,6 +56,8 @@ class Run(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

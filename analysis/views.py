@@ -24,8 +24,8 @@ CSV_TOP = 50
 
 
 def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
-    """The one place where a run's ownership is checked: anyone else gets 404, as for a run that does not exist."""
-    return get_object_or_404(Run, code=code, owner=request.user)
+    """The one place where access to a run is checked: anyone else gets 404, as for a run that does not exist."""
+    return get_object_or_404(Run.objects.visible_to(request.user), code=code)
 
 
 def _queue(run: Run) -> None:

@@ -101,3 +101,13 @@ async def test_the_worker_consumer_runs_a_queued_run(queued_run):
         await worker.future
     assert queued_run.status == Run.Status.DONE
     assert queued_run.duplicate_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_staff_may_follow_any_run(queued_run, admin_user):
+    connection = communicator(queued_run, admin_user)
+    connected, _ = await connection.connect()
+    try:
+        assert connected
+    finally:
+        await connection.disconnect()

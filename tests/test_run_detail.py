@@ -37,7 +37,7 @@ def test_it_shows_the_results_of_a_finished_run(alice_client, finished_run):
     assert "rotated" in html
     assert "Group 1 · 2 items" in html
     assert "<strong>notes.jpg</strong>: not a readable image" in html
-    assert "semantic ranking unavailable" in html
+    assert "Semantic ranking unavailable" in html
     assert f"/runs/{finished_run.code}/pairs.csv?all=1" in html
     assert f"/runs/{finished_run.code}/items/0/thumbnail.jpg" in html
 
@@ -64,3 +64,12 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, finished_run):
     response = client.get(url(finished_run))
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_staff_review_any_run_from_the_admin(admin_client, finished_run):
+    listing = admin_client.get("/admin/analysis/run/")
+    assert f'href="/runs/{finished_run.code}/"'.encode() in listing.content
+    response = admin_client.get(url(finished_run))
+    assert response.status_code == 200
+    assert b"fig2/blot_turned.png" in response.content

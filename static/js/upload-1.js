@@ -26,6 +26,7 @@
       const hidden = entry.path.split("/").some((part) => part.startsWith("."));
       if (!hidden && !known.has(entry.path + ":" + entry.file.size)) entries.push(entry);
     }
+    entries.sort((a, b) => a.path.localeCompare(b.path));
     render();
   }
 
@@ -57,18 +58,23 @@
       img.src = URL.createObjectURL(entry.file);
       img.alt = "";  // the name beside it says what it is
       img.loading = "lazy";
+      img.addEventListener("error", () => img.replaceWith(fileIcon("?")));
       item.append(img);
     } else {
-      const icon = document.createElement("span");
-      icon.className = "file-icon";
-      icon.setAttribute("aria-hidden", "true");
-      icon.textContent = (entry.path.split(".").pop() || "file").toUpperCase();
-      item.append(icon);
+      item.append(fileIcon((entry.path.split(".").pop() || "file").toUpperCase()));
     }
     const name = document.createElement("span");
     name.textContent = entry.path + " · " + formatSize(entry.file.size);
     item.append(name);
     return item;
+  }
+
+  function fileIcon(label) {
+    const icon = document.createElement("span");
+    icon.className = "file-icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = label;
+    return icon;
   }
 
   function readAll(reader) {

@@ -1,5 +1,6 @@
 """End to end: the real server (`manage.py serve`, as `make run` starts it) driven by headless Chromium."""
 
+import base64
 import csv
 import io
 import os
@@ -99,6 +100,10 @@ def shots() -> Path:
     return folder
 
 
+def screenshot(page, name: str) -> None:
+    page.screenshot(path=shots() / f"{name}.jpg", full_page=True, type="jpeg", quality=80)
+
+
 def sign_up(page, username: str) -> None:
     page.goto("/accounts/signup/")
     page.get_by_label("Username").fill(username)
@@ -121,7 +126,7 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
     expect(page.locator("#previews li")).to_have_count(8)
     expect(page.locator("#selection-summary")).to_contain_text("8 files")
     expect(page.locator("#previews")).to_contain_text("paper/figure2/blot_rotated.jpg")
-    page.screenshot(path=shots() / "upload.png", full_page=True)
+    screenshot(page, "upload")
 
     page.get_by_role("button", name="Analyze").click()
     page.wait_for_url("**/runs/*/")
@@ -132,7 +137,7 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
     while not page.locator("#run-results .pair").count():
         state = page.locator("#run-progress").inner_text()
         if "Running" in state and not any("Running" in earlier for earlier in seen):
-            page.screenshot(path=shots() / "running.png", full_page=True)
+            screenshot(page, "running")
         seen.add(state)
         assert time.monotonic() < deadline, f"no results; last state: {state}"
         time.sleep(0.1)
@@ -141,7 +146,7 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
     assert page.url == run_url
 
     results = page.locator("#run-results")
-    expect(results).to_contain_text("semantic ranking unavailable")
+    expect(results).to_contain_text("Semantic ranking unavailable")
     expect(results.locator("li.pair.verdict-duplicate").first).to_be_visible()
     names = results.locator(".verdict-duplicate .names").all_inner_texts()
     joined = " ".join(names)
@@ -151,7 +156,7 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
     expect(results.locator(".group").first).to_contain_text("blot_rotated.jpg")
     expect(results.locator(".skipped")).to_contain_text("broken.jpg")
     expect(results).to_contain_text("rotated 90°")
-    page.screenshot(path=shots() / "results.png", full_page=True)
+    screenshot(page, "results")
 
     with page.expect_download() as download:
         results.get_by_role("link", name="Download CSV (top 50 pairs)").click()
@@ -168,7 +173,7 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
         "i => fetch(i.getAttribute('href')).then(r => r.ok && r.headers.get('content-type'))))"
     )
     assert loaded == ["image/jpeg", "image/jpeg"]
-    page.screenshot(path=shots() / "pair.png", full_page=True)
+    screenshot(page, "pair")
 
     page.get_by_role("link", name="History").click()
     expect(page.locator("table.runs tbody tr")).to_have_count(1)
@@ -186,3 +191,30 @@ def test_another_user_cannot_open_the_run(browser, server, page, figures):
     sign_up(other, "dave")
     assert other.goto(run_url).status == 404
     other.context.close()
+
+
+def test_dropped_files_are_analysed_and_the_results_fit_a_phone(browser, server, figures):
+    context = browser.new_context(base_url=server, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    sign_up(page, "frank")
+    pictures = [figures / "figure1" / "blot.png", figures / "figure2" / "blot_rotated.jpg"]
+    payload = [{"name": p.name, "data": base64.b64encode(p.read_bytes()).decode()} for p in pictures]
+    transfer = page.evaluate_handle(
+        """files => {
+            const transfer = new DataTransfer();
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name));
+            }
+            return transfer;
+        }""",
+        payload,
+    )
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    playwright_api.expect(page.locator("#previews li")).to_have_count(2)
+    page.get_by_role("button", name="Analyze").click()
+    playwright_api.expect(page.locator("#run-results .verdict-duplicate")).to_have_count(1, timeout=120_000)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "results-phone")
+    context.close()
