@@ -94,6 +94,15 @@ class Run(models.Model):
             )
         )
 
+    @classmethod
+    def requeue_interrupted(cls) -> list[int]:
+        """For a server that is its runs' only worker, on start: runs it left running go back to the queue.
+
+        Returns the queued runs, oldest first.
+        """
+        cls.objects.filter(status=cls.Status.RUNNING).update(status=cls.Status.QUEUED, stage="", started=None)
+        return list(cls.objects.filter(status=cls.Status.QUEUED).order_by("created").values_list("pk", flat=True))
+
     def set_stage(self, stage: str, done: int, total: int) -> None:
         self.stage, self.stage_done, self.stage_total = stage, done, total
         self.save(update_fields=["stage", "stage_done", "stage_total"])

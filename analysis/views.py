@@ -29,7 +29,7 @@ def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
 
 
 def _queue(run: Run) -> None:
-    async_to_sync(get_channel_layer().send)(ANALYSIS_CHANNEL, queue_message(run))
+    async_to_sync(get_channel_layer().send)(ANALYSIS_CHANNEL, queue_message(run.pk))
 
 
 @login_required

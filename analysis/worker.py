@@ -20,9 +20,9 @@ PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of one stage: a
 CANCEL_CHECK_INTERVAL = 1.0
 
 
-def queue_message(run: Run) -> dict:
+def queue_message(run_pk: int) -> dict:
     """The wake-up for the worker: only the id, the database holds the rest."""
-    return {"type": "run.queued", "run": run.pk}
+    return {"type": "run.queued", "run": run_pk}
 
 
 def notify(run: Run) -> None:

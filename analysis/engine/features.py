@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -62,6 +65,20 @@ class ItemFeatures:
     kind: str = "image"  # as in sources.ItemRef
     page: int | None = None  # 0-based page of a PDF or TIFF
     preview: str | None = None  # the key of its pictures in the preview folder, when one was given
+
+
+def exit_with_parent(parent: int) -> None:
+    """Initialiser of reading processes: they end soon after their parent dies, even by kill -9.
+
+    Otherwise they stay blocked on their task queue for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def read_file(

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import candidates, embed
 from .candidates import CandidateOptions
-from .features import FeatureOptions, ItemFeatures, read_file
+from .features import FeatureOptions, ItemFeatures, exit_with_parent, read_file
 from .groups import connected_groups
 from .sources import Limits, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
@@ -187,7 +187,10 @@ def _read(
     else:
         # spawn, not fork: the caller may hold threads (torch, an event loop)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(workers, total), mp_context=context) as pool:
+        pool = ProcessPoolExecutor(
+            min(workers, total), mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
+        )
+        with pool:
             futures = {
                 pool.submit(read_file, source, options.limits, options.features, options.preview_dir): index
                 for index, source in enumerate(files)

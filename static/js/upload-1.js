@@ -11,6 +11,8 @@
   const summary = document.getElementById("selection-summary");
   const pathFields = document.getElementById("paths");
   const progress = document.getElementById("upload-progress");
+  const limit = document.getElementById("selection-limit");
+  const submit = form.querySelector("button[type=submit]");
   const viewable = /\.(jpe?g|png|gif|webp|bmp)$/i;
   let entries = [];  // {file, path}
 
@@ -49,6 +51,15 @@
     const bytes = entries.reduce((sum, entry) => sum + entry.file.size, 0);
     summary.textContent = entries.length + " file" + (entries.length === 1 ? "" : "s") + ", " + formatSize(bytes);
     selection.hidden = entries.length === 0;
+    // the server refuses these too; saying so now saves a long upload
+    const maxFiles = Number(form.dataset.maxFiles);
+    const maxBytes = Number(form.dataset.maxBytes);
+    const over = [];
+    if (entries.length > maxFiles) over.push("at most " + maxFiles + " files");
+    if (bytes > maxBytes) over.push("at most " + formatSize(maxBytes));
+    limit.textContent = over.length ? "Too much for one analysis: " + over.join(" and ") + "." : "";
+    limit.hidden = over.length === 0;
+    submit.disabled = over.length > 0;
   }
 
   function preview(entry) {

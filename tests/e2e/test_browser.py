@@ -4,9 +4,6 @@ import base64
 import csv
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.images import pdf_with_images, save, scene
+from tests.servers import ROOT, free_port, migrate, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -23,43 +21,20 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-ROOT = Path(__file__).resolve().parents[2]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
-    env = {**os.environ, "DATA_DIR": str(data), "DEBUG": "1", "CLIP_DOWNLOAD": "0", "ENGINE_WORKERS": "2"}
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    migrate(data)
     port = free_port()
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen([*manage, "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail(f"the server did not start: {(data / 'server.log').read_text()}")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(10)
-    log.close()
+    process = start_server(data, port)
+    yield f"http://127.0.0.1:{port}"
+    stop_server(process)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +106,7 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
     page.get_by_role("button", name="Analyze").click()
     page.wait_for_url("**/runs/*/")
     run_url = page.url
+    page.reload()  # the page shows the stored state, then follows the run again
     # the progress bars move with no reload: websocket messages swapped in by htmx
     seen = set()
     deadline = time.monotonic() + 240
@@ -182,7 +158,8 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
 
 def test_another_user_cannot_open_the_run(browser, server, page, figures):
     sign_up(page, "carol")
-    page.set_input_files("#folder-input", figures / "figure1")
+    page.set_input_files("#id_files", [figures / "figure1" / "blot.png"])
+    playwright_api.expect(page.locator("#previews")).to_contain_text("blot.png")
     page.get_by_role("button", name="Analyze").click()
     page.wait_for_url("**/runs/*/")
     run_url = page.url
@@ -218,3 +195,13 @@ def test_dropped_files_are_analysed_and_the_results_fit_a_phone(browser, server,
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "results-phone")
     context.close()
+
+
+def test_the_page_refuses_more_files_than_the_limit_before_uploading(page, figures):
+    sign_up(page, "grace")
+    page.evaluate("document.getElementById('upload-form').dataset.maxFiles = '3'")
+    page.set_input_files("#folder-input", figures)
+    playwright_api.expect(page.locator("#selection-limit")).to_have_text("Too much for one analysis: at most 3 files.")
+    playwright_api.expect(page.get_by_role("button", name="Analyze")).to_be_disabled()
+    page.get_by_role("button", name="Clear").click()
+    playwright_api.expect(page.get_by_role("button", name="Analyze")).to_be_enabled()

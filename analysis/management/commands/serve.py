@@ -24,8 +24,7 @@ class Command(BaseCommand):
         from daphne.server import Server
 
         # this process is the only worker: what a stopped server left running starts again
-        Run.objects.filter(status=Run.Status.RUNNING).update(status=Run.Status.QUEUED, stage="")
-        waiting = [queue_message(run) for run in Run.objects.filter(status=Run.Status.QUEUED).order_by("created")]
+        waiting = [queue_message(pk) for pk in Run.requeue_interrupted()]
         application = get_default_application()
         layer = get_channel_layer()
         worker = Worker(application, [ANALYSIS_CHANNEL], layer)

@@ -1,0 +1,103 @@
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.models import Run
+from tests.images import save, scene
+from tests.servers import MANAGE, ROOT, free_port, migrate, server_env, start_server, stop_server
+
+
+@pytest.mark.django_db
+def test_on_start_the_runs_a_stopped_server_left_are_queued_again(alice):
+    older = Run.objects.create(owner=alice)
+    interrupted = Run.objects.create(owner=alice)
+    Run.claim(interrupted.pk)
+    interrupted.set_stage("verifying", 5, 10)
+    done = Run.objects.create(owner=alice, status=Run.Status.DONE)
+
+    assert Run.requeue_interrupted() == [older.pk, interrupted.pk]
+    interrupted.refresh_from_db()
+    assert (interrupted.status, interrupted.stage, interrupted.started) == (Run.Status.QUEUED, "", None)
+    done.refresh_from_db()
+    assert done.status == Run.Status.DONE
+
+
+CREATE_RUN = """
+import pathlib
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from analysis.models import Run, Upload
+run = Run.objects.create(owner=User.objects.create_user("alice"))
+for path in sorted(pathlib.Path({folder!r}).iterdir()):
+    Upload.store(run, ContentFile(path.read_bytes(), name=path.name), path.name)
+"""
+
+
+def run_row(data) -> dict:
+    with sqlite3.connect(data / "db.sqlite3") as db:
+        db.row_factory = sqlite3.Row
+        return dict(
+            db.execute("select status, stage, stage_done, item_count, duplicate_count from analysis_run").fetchone()
+        )
+
+
+def processes_of(data) -> list[int]:
+    """Processes started for this data folder: the server and its reading processes inherit DATA_DIR."""
+    marker = f"DATA_DIR={data}".encode() + b"\0"
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+    return found
+
+
+def wait_for(data, condition, seconds: float) -> dict:
+    deadline = time.monotonic() + seconds
+    while not condition(row := run_row(data)):
+        assert time.monotonic() < deadline, row
+        time.sleep(0.1)
+    return row
+
+
+def test_a_run_cut_off_by_a_killed_server_is_finished_after_the_restart(tmp_path):
+    """kill -9 in the middle of reading, start again: the run completes, once, with the right result."""
+    folder = tmp_path / "figures"
+    for seed in range(30):
+        save(scene(seed, 800, 600), folder / f"figure_{seed:02}.png")
+    save(np.rot90(scene(3, 800, 600)), folder / "figure_03_turned.png")
+    data = tmp_path / "data"
+    data.mkdir()
+    migrate(data)
+    subprocess.run(
+        [*MANAGE, "shell", "-c", CREATE_RUN.format(folder=str(folder))], env=server_env(data), check=True, cwd=ROOT
+    )
+
+    port = free_port()
+    server = start_server(data, port)
+    try:
+        wait_for(data, lambda row: row["status"] == "running" and row["stage_done"] >= 2, 60)
+    finally:
+        server.kill()
+        server.wait(10)
+    assert run_row(data)["status"] == "running"  # nobody is left to finish it
+    deadline = time.monotonic() + 10
+    while orphans := processes_of(data):
+        assert time.monotonic() < deadline, f"reading processes outlived their server: {orphans}"
+        time.sleep(0.2)
+
+    server = start_server(data, port)
+    try:
+        row = wait_for(data, lambda row: row["status"] not in ("queued", "running"), 120)
+    finally:
+        stop_server(server)
+    assert row["status"] == "done"
+    assert (row["item_count"], row["duplicate_count"]) == (31, 1)
+    with sqlite3.connect(data / "db.sqlite3") as db:
+        assert db.execute("select count(*) from analysis_item").fetchone() == (31,)
