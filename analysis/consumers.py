@@ -4,15 +4,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from analysis.fragments import live_html
 from analysis.models import Run
-from analysis.worker import analyse
+from analysis.worker import wake_runner
 
 
 class RunWorker(AsyncConsumer):
-    """The background worker: one run at a time, each in a thread of its own so that the event loop stays free."""
+    """Hears that runs were queued and wakes this process's runner, which takes them from the database."""
 
     async def run_queued(self, message: dict) -> None:
-        # not thread-sensitive: in the one-process server the pages' views use the shared sync thread
-        await database_sync_to_async(analyse, thread_sensitive=False)(message["run"])
+        wake_runner()
 
 
 class RunConsumer(AsyncWebsocketConsumer):

@@ -3,6 +3,7 @@
 import hashlib
 import shutil
 import uuid
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,9 @@ class Run(models.Model):
     timings = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="the worker holding the run")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="another worker may take it after this")
+    attempts = models.PositiveSmallIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -86,30 +90,76 @@ class Run(models.Model):
         return self.finished - self.started if self.started and self.finished else None
 
     @classmethod
-    def claim(cls, pk: int) -> bool:
-        """Moves a queued run to running; False when it was not queued (taken, cancelled or gone)."""
+    def claim_next(cls, worker: str, lease: timedelta) -> "Run | None":
+        """Takes the oldest queued run, or a running one whose worker stopped renewing its lease.
+
+        SKIP LOCKED row locks on PostgreSQL, one writer at a time on SQLite: of many claimers, one wins.
+        """
+        now = timezone.now()
+        waiting = models.Q(status=cls.Status.QUEUED) | models.Q(status=cls.Status.RUNNING, lease_until__lt=now)
+        with transaction.atomic():
+            run = cls.objects.select_for_update(skip_locked=True).filter(waiting).order_by("created").first()
+            if run is None:
+                return None
+            run.status, run.worker, run.lease_until = cls.Status.RUNNING, worker, now + lease
+            run.attempts += 1
+            run.started = run.started or now
+            run.stage, run.stage_done, run.stage_total = "", 0, 0
+            run.save(
+                update_fields=[
+                    "status",
+                    "worker",
+                    "lease_until",
+                    "attempts",
+                    "started",
+                    "stage",
+                    "stage_done",
+                    "stage_total",
+                ]
+            )
+        return run
+
+    @classmethod
+    def fail_abandoned(cls, max_attempts: int) -> list["Run"]:
+        """Runs whose workers were lost max_attempts times fail, saying so, instead of being tried again."""
+        now = timezone.now()
+        failed = []
+        for run in cls.objects.filter(status=cls.Status.RUNNING, lease_until__lt=now, attempts__gte=max_attempts):
+            message = (
+                f"the analysis was started {run.attempts} times and its worker stopped each time "
+                "(a crash, or a machine lost); it was not tried again"
+            )
+            lost = cls.objects.filter(pk=run.pk, status=cls.Status.RUNNING, lease_until=run.lease_until)
+            if lost.update(status=cls.Status.FAILED, error=message, finished=now, lease_until=None):
+                failed.append(run)
+        return failed
+
+    def _held(self) -> models.QuerySet:
+        """This run, only while the worker that claimed it into this object still holds it."""
+        return Run.objects.filter(pk=self.pk, status=self.Status.RUNNING, worker=self.worker)
+
+    def holds_lease(self) -> bool:
+        """Locks the row for the rest of the transaction (PostgreSQL): nobody takes the run meanwhile."""
+        return self._held().select_for_update().exists()
+
+    def renew_lease(self, lease: timedelta) -> bool:
+        return bool(self._held().update(lease_until=timezone.now() + lease))
+
+    def release(self) -> bool:
+        """Back to the queue, for another worker, without counting this attempt."""
         return bool(
-            cls.objects.filter(pk=pk, status=cls.Status.QUEUED).update(
-                status=cls.Status.RUNNING, started=timezone.now()
+            self._held().update(
+                status=self.Status.QUEUED, worker="", lease_until=None, attempts=models.F("attempts") - 1, stage=""
             )
         )
 
-    @classmethod
-    def requeue_interrupted(cls) -> list[int]:
-        """For a server that is its runs' only worker, on start: runs it left running go back to the queue.
-
-        Returns the queued runs, oldest first.
-        """
-        cls.objects.filter(status=cls.Status.RUNNING).update(status=cls.Status.QUEUED, stage="", started=None)
-        return list(cls.objects.filter(status=cls.Status.QUEUED).order_by("created").values_list("pk", flat=True))
-
     def set_stage(self, stage: str, done: int, total: int) -> None:
         self.stage, self.stage_done, self.stage_total = stage, done, total
-        self.save(update_fields=["stage", "stage_done", "stage_total"])
+        self._held().update(stage=stage, stage_done=done, stage_total=total)
 
     def finish(self, status: str, error: str = "") -> None:
         self.status, self.error, self.finished = status, error, timezone.now()
-        self.save(update_fields=["status", "error", "finished"])
+        self._held().update(status=status, error=error, finished=self.finished, lease_until=None)
 
     def request_cancel(self) -> None:
         """A queued run stops at once; a running one when its worker next looks."""

@@ -1,33 +1,76 @@
-"""Runs one analysis for the background worker: the engine between two database updates.
+"""The background worker: takes runs from the database, which is the queue of record, and runs the engine.
 
-Blocking code; the worker consumer calls it in a thread of its own.
+Channel messages only wake a worker up; a lost message costs at most POLL_SECONDS. A worker holds its run
+by a lease that a heartbeat renews; when the worker dies, another one takes the run once the lease has run
+out, up to JOB_MAX_ATTEMPTS attempts in all. Blocking code: it runs in a thread of its own.
 """
 
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import close_old_connections, connection, transaction
 
 from analysis.models import Run
 
 log = logging.getLogger(__name__)
 
 ANALYSIS_CHANNEL = "analysis"
+POLL_SECONDS = 2.0
 PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of one stage: a few per second at most
-CANCEL_CHECK_INTERVAL = 1.0
+STOP_CHECK_INTERVAL = 1.0
 
 
 def queue_message(run_pk: int) -> dict:
-    """The wake-up for the worker: only the id, the database holds the rest."""
+    """The wake-up for the workers: only the id, the database holds the rest."""
     return {"type": "run.queued", "run": run_pk}
 
 
 def notify(run: Run) -> None:
-    """Tells the run's open pages to redraw from the database."""
-    async_to_sync(get_channel_layer().group_send)(run.group_name, {"type": "run.changed"})
+    """Tells the run's open pages to redraw from the database; a channel layer that is down costs only that."""
+    try:
+        async_to_sync(get_channel_layer().group_send)(run.group_name, {"type": "run.changed"})
+    except Exception as exc:  # Redis restarting, say: the page catches up when it reconnects
+        log.warning("progress of %s not announced: %s", run.code, exc)
+
+
+class RunLost(Exception):
+    """Another worker took the run: this one's lease ran out (it was paused, or cut off from the database)."""
+
+
+class Heartbeat:
+    """Renews the lease in a thread of its own while the engine works."""
+
+    def __init__(self, run: Run, lease: timedelta):
+        self.run, self.lease = run, lease
+        self.lost = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat {run.pk}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self._done.wait(self.lease.total_seconds() / 6):
+                if not self.run.renew_lease(self.lease):
+                    self.lost = True
+                    return
+        finally:
+            connection.close()
 
 
 class StageReporter:
@@ -47,48 +90,129 @@ class StageReporter:
         notify(self.run)
 
 
-class CancelWatch:
-    def __init__(self, run: Run):
-        self.run = run
+class StopWatch:
+    """The engine's `cancelled` callback: the user cancelled, the worker is stopping, or the lease is lost."""
+
+    def __init__(self, run: Run, runner: "QueueRunner", heartbeat: Heartbeat):
+        self.run, self.runner, self.heartbeat = run, runner, heartbeat
         self.checked = 0.0
 
     def __call__(self) -> bool:
+        if self.runner.stopping.is_set() or self.heartbeat.lost:
+            return True
         now = time.monotonic()
-        if now - self.checked < CANCEL_CHECK_INTERVAL:
+        if now - self.checked < STOP_CHECK_INTERVAL:
             return False
         self.checked = now
         return self.run.cancel_is_requested()
 
 
-def analyse(run_pk: int) -> None:
-    """Claims the run and executes it; does nothing when another worker has it or it was cancelled."""
-    # imported here: the web process serves pages without loading torch
-    from analysis.engine.pipeline import Cancelled, Options, find_duplicates
-    from analysis.engine.sources import SourceFile
+class QueueRunner:
+    def __init__(self, name: str | None = None):
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
 
-    if not Run.claim(run_pk):
-        return
-    run = Run.objects.get(pk=run_pk)
-    notify(run)
-    try:
-        files = [SourceFile(upload.file.path, upload.name) for upload in run.uploads.all()]
-        options = Options(
-            model=run.clip_model,
-            clip_weights=settings.CLIP_WEIGHTS if run.clip_model == settings.CLIP_MODEL else None,
-            clip_cache_dir=settings.CLIP_CACHE_DIR,
-            clip_download=settings.CLIP_DOWNLOAD,
-            workers=settings.ENGINE_WORKERS,
-            preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
-        )
-        result = find_duplicates(files, options, StageReporter(run), CancelWatch(run))
-        run.store_result(result)
-        if result.items:
-            run.finish(Run.Status.DONE)
-        else:
-            run.finish(Run.Status.FAILED, f"none of the {len(files)} files could be read: see the skipped files")
-    except Cancelled:
-        run.finish(Run.Status.CANCELLED)
-    except Exception:
-        log.exception("analysis %s failed", run.code)
-        run.finish(Run.Status.FAILED, "the analysis stopped on an internal error; it is logged on the server")
-    notify(run)
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="analysis runner", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """The run in progress is released for another worker within about a second; then run_forever returns."""
+        self.stopping.set()
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    found = self.run_next()
+                except Exception:  # the database gone for a while, say: the run's lease brings it back
+                    log.exception("worker %s could not take or finish a run; trying again", self.name)
+                    found = False
+                if not found:
+                    self._wake.wait(POLL_SECONDS)
+                    self._wake.clear()
+        finally:
+            connection.close()
+
+    def run_next(self) -> bool:
+        """Runs the next run, if there is one; False when there was none."""
+        close_old_connections()
+        for run in Run.fail_abandoned(settings.JOB_MAX_ATTEMPTS):
+            log.error("analysis %s given up: %s", run.code, run.error)
+            notify(run)
+        run = Run.claim_next(self.name, self.lease)
+        if run is None:
+            return False
+        log.info("analysis %s taken by %s (attempt %d)", run.code, self.name, run.attempts)
+        self._analyse(run)
+        return True
+
+    def _analyse(self, run: Run) -> None:
+        # imported here: the web process serves pages without loading torch
+        from analysis.engine.pipeline import Cancelled, Options, find_duplicates
+        from analysis.engine.sources import SourceFile
+
+        notify(run)
+        with Heartbeat(run, self.lease) as heartbeat:
+            try:
+                files = [SourceFile(upload.file.path, upload.name) for upload in run.uploads.all()]
+                options = Options(
+                    model=run.clip_model,
+                    clip_weights=settings.CLIP_WEIGHTS if run.clip_model == settings.CLIP_MODEL else None,
+                    clip_cache_dir=settings.CLIP_CACHE_DIR,
+                    clip_download=settings.CLIP_DOWNLOAD,
+                    workers=settings.ENGINE_WORKERS,
+                    preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
+                )
+                result = find_duplicates(files, options, StageReporter(run), StopWatch(run, self, heartbeat))
+                with transaction.atomic():
+                    if not run.holds_lease():
+                        raise RunLost
+                    run.store_result(result)
+                    if result.items:
+                        run.finish(Run.Status.DONE)
+                    else:
+                        run.finish(
+                            Run.Status.FAILED, f"none of the {len(files)} files could be read: see the skipped files"
+                        )
+            except Cancelled:
+                if heartbeat.lost:
+                    log.warning("analysis %s: lease lost, left to the worker that took it", run.code)
+                    return
+                if self.stopping.is_set():
+                    run.release()
+                    log.info("analysis %s released: worker %s is stopping", run.code, self.name)
+                else:
+                    run.finish(Run.Status.CANCELLED)
+            except RunLost:
+                log.warning("analysis %s: lease lost before storing, left to the worker that took it", run.code)
+                return
+            except Exception:
+                log.exception("analysis %s failed", run.code)
+                run.finish(Run.Status.FAILED, "the analysis stopped on an internal error; it is logged on the server")
+        notify(run)
+
+
+_runner: QueueRunner | None = None  # the one runner of this process, when it has one
+
+
+def start_runner() -> QueueRunner:
+    """Starts this process's runner in a thread of its own."""
+    global _runner
+    _runner = QueueRunner()
+    _runner.start()
+    return _runner
+
+
+def wake_runner() -> None:
+    if _runner is not None:
+        _runner.wake()

@@ -6,6 +6,7 @@ Every variable is listed in .env.example.
 import os
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,16 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
+# Served over HTTPS (directly or behind a proxy that sets X-Forwarded-Proto): secure cookies, redirects, HSTS.
+HTTPS = envbool("HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+if envbool("BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -100,17 +111,28 @@ TEMPLATES = [
 ]
 
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "data"))
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "db.sqlite3",
-        # the web process and the worker write at the same time: readers must not block the writer
-        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20},
+if os.environ.get("DATABASE_URL"):  # postgres://user:password@host:5432/name for web processes and workers
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            # the web process and the worker write at the same time: readers must not block the writer
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
     }
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+if os.environ.get("REDIS_URL"):  # shared by web processes and workers on other machines
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "capacity": 200, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "upload"
@@ -145,6 +167,10 @@ CLIP_WEIGHTS = os.environ.get("CLIP_WEIGHTS") or None  # a local weights file; e
 CLIP_CACHE_DIR = os.environ.get("CLIP_CACHE_DIR", str(DATA_DIR / "clip"))
 CLIP_DOWNLOAD = envbool("CLIP_DOWNLOAD", True)
 ENGINE_WORKERS = envint("ENGINE_WORKERS", 0)  # 0: one per CPU core
+
+# Workers hold a run by a lease that they renew; a run whose lease ran out is taken by another worker.
+JOB_LEASE_SECONDS = envint("JOB_LEASE_SECONDS", 30)
+JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from analysis.models import Run, Upload
-from analysis.worker import analyse
+from analysis.worker import QueueRunner
 from tests.images import save, scene
 
 
@@ -68,6 +68,6 @@ def queued_run(alice, tmp_path) -> Run:
 
 @pytest.fixture
 def finished_run(queued_run) -> Run:
-    analyse(queued_run.pk)
+    assert QueueRunner("test worker").run_next()
     queued_run.refresh_from_db()
     return queued_run

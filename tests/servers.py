@@ -18,7 +18,15 @@ def free_port() -> int:
 
 
 def server_env(data: Path) -> dict:
-    return {**os.environ, "DATA_DIR": str(data), "DEBUG": "1", "CLIP_DOWNLOAD": "0", "ENGINE_WORKERS": "2"}
+    # a short lease: a run cut off by a killed process is taken again within seconds
+    return {
+        **os.environ,
+        "DATA_DIR": str(data),
+        "DEBUG": "1",
+        "CLIP_DOWNLOAD": "0",
+        "ENGINE_WORKERS": "2",
+        "JOB_LEASE_SECONDS": "6",
+    }
 
 
 def migrate(data: Path) -> None:

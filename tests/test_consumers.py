@@ -8,10 +8,12 @@ from channels.routing import URLRouter
 from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
+from analysis import worker
 from analysis.consumers import RunWorker
 from analysis.models import Run
 from analysis.routing import websocket_urlpatterns
 from deepchecker_site.asgi import application
+from tests.jobs import take
 
 
 def communicator(run: Run, user) -> WebsocketCommunicator:
@@ -39,8 +41,8 @@ async def test_a_change_announced_to_the_group_is_sent_as_html(queued_run, alice
     await connection.connect()
     try:
         await connection.receive_from()
-        await sync_to_async(Run.claim)(queued_run.pk)
-        await sync_to_async(queued_run.set_stage)("reading", 2, 4)
+        running = await sync_to_async(take)(queued_run)
+        await sync_to_async(running.set_stage)("reading", 2, 4)
         await get_channel_layer().group_send(queued_run.group_name, {"type": "run.changed"})
         html = await connection.receive_from()
         assert '<progress id="stage-reading" max="4" value="2">' in html
@@ -88,17 +90,24 @@ async def test_a_socket_from_a_foreign_origin_is_refused(queued_run):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_worker_consumer_runs_a_queued_run(queued_run):
-    worker = ApplicationCommunicator(RunWorker.as_asgi(), {"type": "channel", "channel": "analysis"})
-    await worker.send_input({"type": "run.queued", "run": queued_run.pk})
-    for _ in range(600):
-        await asyncio.sleep(0.1)
-        await sync_to_async(queued_run.refresh_from_db)()
-        if queued_run.is_over:
-            break
-    worker.future.cancel()  # the consumer would wait for the next message for ever
-    with contextlib.suppress(asyncio.CancelledError):
-        await worker.future
+async def test_the_worker_consumer_wakes_the_runner_which_runs_the_queued_run(queued_run, monkeypatch):
+    monkeypatch.setattr(worker, "POLL_SECONDS", 600)  # only the wake-up can start it in time
+    runner = await sync_to_async(worker.start_runner)()
+    listener = ApplicationCommunicator(RunWorker.as_asgi(), {"type": "channel", "channel": "analysis"})
+    try:
+        await asyncio.sleep(0.5)  # the runner has looked once and waits
+        await listener.send_input({"type": "run.queued", "run": queued_run.pk})
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            await sync_to_async(queued_run.refresh_from_db)()
+            if queued_run.is_over:
+                break
+    finally:
+        runner.stop()
+        await asyncio.to_thread(runner.join, 10)
+        listener.future.cancel()  # the consumer would wait for the next message for ever
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener.future
     assert queued_run.status == Run.Status.DONE
     assert queued_run.duplicate_count == 1
 

@@ -1,6 +1,7 @@
 import pytest
 
 from analysis.models import Run
+from tests.jobs import take
 
 
 @pytest.mark.django_db
@@ -14,7 +15,7 @@ def test_a_queued_run_is_cancelled_at_once(alice_client, queued_run):
 
 @pytest.mark.django_db
 def test_a_running_run_is_asked_to_stop(alice_client, queued_run):
-    Run.claim(queued_run.pk)
+    take(queued_run)
     alice_client.post(f"/runs/{queued_run.code}/cancel/")
     queued_run.refresh_from_db()
     assert queued_run.status == Run.Status.RUNNING

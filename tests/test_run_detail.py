@@ -1,6 +1,7 @@
 import pytest
 
 from analysis.models import Run
+from tests.jobs import take
 
 
 def url(run: Run) -> str:
@@ -18,8 +19,7 @@ def test_it_shows_a_waiting_run_with_its_live_connection(alice_client, queued_ru
 
 @pytest.mark.django_db
 def test_it_shows_the_progress_stored_by_the_worker(alice_client, queued_run):
-    Run.claim(queued_run.pk)
-    queued_run.set_stage("verifying", 30, 120)
+    take(queued_run).set_stage("verifying", 30, 120)
     response = alice_client.get(url(queued_run))
     assert b'<progress id="stage-verifying" max="120" value="30">' in response.content
     assert b'<progress id="stage-reading" max="1" value="1">' in response.content

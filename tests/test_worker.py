@@ -1,14 +1,19 @@
 import logging
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from analysis import worker
 from analysis.models import Run, Upload
+from analysis.worker import QueueRunner
 from tests.layers import received
+
+LEASE = timedelta(seconds=30)
 
 
 @pytest.mark.django_db
@@ -16,6 +21,7 @@ def test_it_analyses_a_queued_run_and_stores_what_it_found(finished_run: Run):
     run = finished_run
     assert run.status == Run.Status.DONE
     assert run.started and run.finished and run.error == ""
+    assert (run.worker, run.attempts, run.lease_until) == ("test worker", 1, None)
     assert (run.item_count, run.skipped_count, run.duplicate_count, run.group_count) == (3, 1, 1, 1)
     assert "semantic ranking unavailable" in run.clip_notice
     best = run.pairs.first()
@@ -34,19 +40,65 @@ def test_it_keeps_a_thumbnail_and_a_view_of_each_item(finished_run: Run):
 
 
 @pytest.mark.django_db
-def test_it_leaves_alone_a_run_that_is_not_queued(queued_run: Run):
+def test_it_finds_nothing_to_do_when_nothing_is_queued(queued_run: Run):
     queued_run.request_cancel()
-    worker.analyse(queued_run.pk)
+    assert not QueueRunner("test worker").run_next()
     queued_run.refresh_from_db()
     assert queued_run.status == Run.Status.CANCELLED
     assert queued_run.items.count() == 0
 
 
 @pytest.mark.django_db
+def test_it_takes_the_oldest_run_first(alice):
+    first, second = Run.objects.create(owner=alice), Run.objects.create(owner=alice)
+    assert Run.claim_next("a", LEASE) == first
+    assert Run.claim_next("b", LEASE) == second
+    assert Run.claim_next("c", LEASE) is None
+
+
+@pytest.mark.django_db
+def test_a_run_whose_lease_ran_out_is_taken_again(alice):
+    run = Run.objects.create(owner=alice)
+    lost = Run.claim_next("lost worker", LEASE)
+    lost.set_stage("verifying", 3, 9)
+    assert Run.claim_next("other worker", LEASE) is None  # the lease still holds
+    Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    taken = Run.claim_next("other worker", LEASE)
+    assert (taken, taken.worker, taken.attempts, taken.stage) == (run, "other worker", 2, "")
+    # the lost worker can no longer write to it
+    assert not lost.renew_lease(LEASE)
+    lost.finish(Run.Status.FAILED, "late")
+    taken.refresh_from_db()
+    assert (taken.status, taken.error) == (Run.Status.RUNNING, "")
+
+
+@pytest.mark.django_db
+def test_after_the_last_attempt_the_run_fails_with_the_reason(alice, settings):
+    run = Run.objects.create(owner=alice)
+    for _ in range(settings.JOB_MAX_ATTEMPTS):
+        Run.claim_next("crashing worker", LEASE)
+        Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert not QueueRunner("next worker").run_next()
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert run.error.startswith(f"the analysis was started {settings.JOB_MAX_ATTEMPTS} times and its worker stopped")
+
+
+@pytest.mark.django_db
+def test_a_stopping_worker_hands_its_run_back(queued_run: Run):
+    runner = QueueRunner("stopping worker")
+    runner.stop()
+    runner.run_next()
+    queued_run.refresh_from_db()
+    assert (queued_run.status, queued_run.worker, queued_run.attempts) == (Run.Status.QUEUED, "", 0)
+    assert queued_run.items.count() == 0
+
+
+@pytest.mark.django_db
 def test_a_cancel_request_stops_the_run(queued_run: Run, monkeypatch):
-    monkeypatch.setattr(worker, "CANCEL_CHECK_INTERVAL", 0)
+    monkeypatch.setattr(worker, "STOP_CHECK_INTERVAL", 0)
     Run.objects.filter(pk=queued_run.pk).update(cancel_requested=True)  # as the web process does once it runs
-    worker.analyse(queued_run.pk)
+    QueueRunner("test worker").run_next()
     queued_run.refresh_from_db()
     assert queued_run.status == Run.Status.CANCELLED
     assert queued_run.stage == "reading"
@@ -57,7 +109,7 @@ def test_a_cancel_request_stops_the_run(queued_run: Run, monkeypatch):
 def test_a_run_with_nothing_readable_fails_and_lists_the_reasons(alice):
     run = Run.objects.create(owner=alice)
     Upload.store(run, SimpleUploadedFile("a.png", b""), "a.png")
-    worker.analyse(run.pk)
+    QueueRunner("test worker").run_next()
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
     assert run.error == "none of the 1 files could be read: see the skipped files"
@@ -73,7 +125,7 @@ def test_an_unexpected_error_fails_the_run_with_a_short_message_and_a_logged_tra
 
     monkeypatch.setattr("analysis.engine.pipeline.find_duplicates", broken)
     with caplog.at_level(logging.ERROR):
-        worker.analyse(queued_run.pk)
+        QueueRunner("test worker").run_next()
     queued_run.refresh_from_db()
     assert queued_run.status == Run.Status.FAILED
     assert "internal error" in queued_run.error
@@ -86,9 +138,22 @@ def test_it_announces_each_stage_to_the_runs_group_a_few_times_at_most(queued_ru
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(queued_run.group_name, channel)
-    worker.analyse(queued_run.pk)
+    QueueRunner("test worker").run_next()
 
     messages = received(channel)
     assert all(message == {"type": "run.changed"} for message in messages)
     # started, each stage at its start (and end when quick), finished: not one message per file
     assert 6 <= len(messages) <= 14
+
+
+@pytest.mark.django_db
+def test_a_channel_layer_that_is_down_costs_only_the_messages(queued_run: Run, monkeypatch, caplog):
+    async def down(*args, **kwargs):
+        raise ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", down)
+    with caplog.at_level(logging.WARNING):
+        QueueRunner("test worker").run_next()
+    queued_run.refresh_from_db()
+    assert queued_run.status == Run.Status.DONE
+    assert "Redis is restarting" in caplog.text

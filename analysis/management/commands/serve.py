@@ -6,8 +6,7 @@ from channels.routing import get_default_application
 from channels.worker import Worker
 from django.core.management.base import BaseCommand
 
-from analysis.models import Run
-from analysis.worker import ANALYSIS_CHANNEL, queue_message
+from analysis.worker import ANALYSIS_CHANNEL, start_runner
 
 
 class Command(BaseCommand):
@@ -16,32 +15,33 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-worker", action="store_true", help="leave the analyses to `manage.py analysis_worker` processes"
+        )
 
     def handle(self, *args, **options):
         # imported here: daphne installs Twisted's asyncio reactor on import
         from daphne.access import AccessLogGenerator
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
+        from twisted.internet import reactor
 
-        # this process is the only worker: what a stopped server left running starts again
-        waiting = [queue_message(pk) for pk in Run.requeue_interrupted()]
         application = get_default_application()
-        layer = get_channel_layer()
-        worker = Worker(application, [ANALYSIS_CHANNEL], layer)
         tasks = []
 
         def start_worker() -> None:
-            loop = asyncio.get_event_loop()
-            tasks.append(loop.create_task(worker.arun()))
-            tasks.extend(loop.create_task(layer.send(ANALYSIS_CHANNEL, message)) for message in waiting)
+            runner = start_runner()
+            # stopping the server hands the run in progress back to the queue
+            reactor.addSystemEventTrigger("before", "shutdown", lambda: (runner.stop(), runner.join(10)))
+            worker = Worker(application, [ANALYSIS_CHANNEL], get_channel_layer())
+            tasks.append(asyncio.get_event_loop().create_task(worker.arun()))
 
-        self.stdout.write(
-            f"DeepChecker at http://{options['host']}:{options['port']}/ ({len(waiting)} analyses queued)"
-        )
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(f"DeepChecker at {url}" + ("" if options["no_worker"] else " (analyses run here)"))
         Server(
             application,
             endpoints=build_endpoint_description_strings(host=options["host"], port=options["port"]),
             action_logger=AccessLogGenerator(sys.stdout),
-            ready_callable=start_worker,
+            ready_callable=None if options["no_worker"] else start_worker,
         ).run()
         return "stopped"

@@ -4,27 +4,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from analysis.models import Run
 from tests.images import save, scene
 from tests.servers import MANAGE, ROOT, free_port, migrate, server_env, start_server, stop_server
-
-
-@pytest.mark.django_db
-def test_on_start_the_runs_a_stopped_server_left_are_queued_again(alice):
-    older = Run.objects.create(owner=alice)
-    interrupted = Run.objects.create(owner=alice)
-    Run.claim(interrupted.pk)
-    interrupted.set_stage("verifying", 5, 10)
-    done = Run.objects.create(owner=alice, status=Run.Status.DONE)
-
-    assert Run.requeue_interrupted() == [older.pk, interrupted.pk]
-    interrupted.refresh_from_db()
-    assert (interrupted.status, interrupted.stage, interrupted.started) == (Run.Status.QUEUED, "", None)
-    done.refresh_from_db()
-    assert done.status == Run.Status.DONE
-
 
 CREATE_RUN = """
 import pathlib

@@ -1,0 +1,32 @@
+import asyncio
+import signal
+
+from channels.layers import get_channel_layer
+from channels.routing import get_default_application
+from channels.worker import Worker
+from django.core.management.base import BaseCommand
+
+from analysis.worker import ANALYSIS_CHANNEL, start_runner
+
+
+class Command(BaseCommand):
+    help = "Run analyses taken from the database queue, woken by the channel layer; SIGTERM hands the current one back."
+
+    def handle(self, *args, **options):
+        runner = start_runner()
+        self.stdout.write(f"worker {runner.name} waiting for analyses")
+        asyncio.run(self._listen(runner))
+        return f"worker {runner.name} stopped"
+
+    async def _listen(self, runner) -> None:
+        loop = asyncio.get_running_loop()
+        stopped = asyncio.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, stopped.set)
+        wake_ups = asyncio.create_task(
+            Worker(get_default_application(), [ANALYSIS_CHANNEL], get_channel_layer()).arun()
+        )
+        await stopped.wait()
+        runner.stop()
+        wake_ups.cancel()
+        await asyncio.to_thread(runner.join)
