@@ -2,8 +2,6 @@ import csv
 from functools import partial
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -18,7 +16,7 @@ from analysis.engine.report import CSV_COLUMNS, csv_row
 from analysis.forms import UploadForm, upload_names
 from analysis.fragments import TOP_PAIRS, pair_drawing, run_context
 from analysis.models import Item, Run, Upload
-from analysis.worker import ANALYSIS_CHANNEL, queue_message
+from analysis.worker import announce_queued
 
 CSV_TOP = 50
 
@@ -26,10 +24,6 @@ CSV_TOP = 50
 def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
     """The one place where access to a run is checked: anyone else gets 404, as for a run that does not exist."""
     return get_object_or_404(Run.objects.visible_to(request.user), code=code)
-
-
-def _queue(run: Run) -> None:
-    async_to_sync(get_channel_layer().send)(ANALYSIS_CHANNEL, queue_message(run.pk))
 
 
 @login_required
@@ -42,7 +36,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             run = Run.objects.create(owner=request.user, clip_model=form.cleaned_data["clip_model"])
             for file, name in zip(files, upload_names(files, request.POST.getlist("paths")), strict=True):
                 Upload.store(run, file, name)
-            transaction.on_commit(partial(_queue, run))
+            transaction.on_commit(partial(announce_queued, run.pk))
         return HttpResponseClientRedirect(run.get_absolute_url()) if request.htmx else redirect(run)
     template = "analysis/upload.html#errors" if request.htmx else "analysis/upload.html"
     recent = request.user.runs.all()[:5]

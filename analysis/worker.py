@@ -5,6 +5,7 @@ by a lease that a heartbeat renews; when the worker dies, another one takes the 
 out, up to JOB_MAX_ATTEMPTS attempts in all. Blocking code: it runs in a thread of its own.
 """
 
+import asyncio
 import logging
 import os
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels.worker import Worker
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 
@@ -32,6 +34,24 @@ STOP_CHECK_INTERVAL = 1.0
 def queue_message(run_pk: int) -> dict:
     """The wake-up for the workers: only the id, the database holds the rest."""
     return {"type": "run.queued", "run": run_pk}
+
+
+def announce_queued(run_pk: int) -> None:
+    """Wakes a worker; when the channel layer is down the workers still find the run within POLL_SECONDS."""
+    try:
+        async_to_sync(get_channel_layer().send)(ANALYSIS_CHANNEL, queue_message(run_pk))
+    except Exception as exc:
+        log.warning("no worker woken for run %s: %s", run_pk, exc)
+
+
+async def listen_for_wake_ups(application) -> None:
+    """Feeds the analysis channel to RunWorker for as long as the process lives, through channel-layer outages."""
+    while True:
+        try:
+            await Worker(application, [ANALYSIS_CHANNEL], get_channel_layer()).arun()
+        except Exception as exc:
+            log.warning("wake-ups not heard (%s); listening again in %s s", exc, POLL_SECONDS)
+        await asyncio.sleep(POLL_SECONDS)
 
 
 def notify(run: Run) -> None:

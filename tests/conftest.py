@@ -1,5 +1,10 @@
 """Named users and runs shared by the web tests: alice owns, bob does not."""
 
+import os
+import shutil
+import uuid
+from pathlib import Path
+
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,6 +13,9 @@ from django.test import Client
 from analysis.models import Run, Upload
 from analysis.worker import QueueRunner
 from tests.images import save, scene
+from tests.servers import Redis
+
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +79,36 @@ def finished_run(queued_run) -> Run:
     assert QueueRunner("test worker").run_next()
     queued_run.refresh_from_db()
     return queued_run
+
+
+@pytest.fixture
+def long_run_figures(tmp_path) -> Path:
+    """Thirty-one figures, one a turned copy of another: long enough a run to cut off in the middle."""
+    folder = tmp_path / "figures"
+    for seed in range(30):
+        save(scene(seed, 800, 600), folder / f"figure_{seed:02}.png")
+    save(np.rot90(scene(3, 800, 600)), folder / "figure_03_turned.png")
+    return folder
+
+
+@pytest.fixture
+def postgres_url():
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not running at {POSTGRES}: {exc}")
+    name = f"deepchecker_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def redis(tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    server = Redis(tmp_path)
+    yield server
+    server.stop()

@@ -1,14 +1,28 @@
-"""The real server, as `make run` starts it, in a subprocess of the tests."""
+"""DeepChecker's own processes (`serve`, `analysis_worker`, `manage.py` commands), started by tests as
+`make run` or a deployment starts them."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
+
+CREATE_RUN = """
+import pathlib
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from analysis.models import Run, Upload
+owner, _ = User.objects.get_or_create(username="alice")
+run = Run.objects.create(owner=owner)
+for path in sorted(pathlib.Path({folder!r}).iterdir()):
+    Upload.store(run, ContentFile(path.read_bytes(), name=path.name), path.name)
+print(run.code)
+"""
 
 
 def free_port() -> int:
@@ -17,40 +31,82 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(data: Path) -> dict:
-    # a short lease: a run cut off by a killed process is taken again within seconds
-    return {
-        **os.environ,
-        "DATA_DIR": str(data),
-        "DEBUG": "1",
-        "CLIP_DOWNLOAD": "0",
-        "ENGINE_WORKERS": "2",
-        "JOB_LEASE_SECONDS": "6",
-    }
-
-
-def migrate(data: Path) -> None:
-    subprocess.run([*MANAGE, "migrate", "-v0"], env=server_env(data), check=True, cwd=ROOT)
-
-
-def start_server(data: Path, port: int) -> subprocess.Popen:
-    """`manage.py serve` on the port, once it accepts connections; its output goes to data/server.log."""
-    with (data / "server.log").open("a") as log:
-        process = subprocess.Popen(
-            [*MANAGE, "serve", "--port", str(port)], env=server_env(data), cwd=ROOT, stdout=log, stderr=log
-        )
-    deadline = time.monotonic() + 30
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
+            return
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError(f"the server did not start: {(data / 'server.log').read_text()}") from None
+                raise RuntimeError(f"nothing listens on port {port}: {log.read_text()}") from None
             time.sleep(0.2)
 
 
-def stop_server(process: subprocess.Popen) -> None:
+@dataclass
+class Site:
+    """One deployment: its data folder and its settings; SQLite and the in-process layer unless extra says."""
+
+    data: Path
+    extra: dict = field(default_factory=dict)
+
+    def env(self) -> dict:
+        # a short lease: a run cut off by a killed process is taken again within seconds
+        return {
+            **os.environ,
+            "DATA_DIR": str(self.data),
+            "DEBUG": "1",
+            "CLIP_DOWNLOAD": "0",
+            "ENGINE_WORKERS": "2",
+            "JOB_LEASE_SECONDS": "6",
+            **self.extra,
+        }
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run([*MANAGE, *args], env=self.env(), cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def migrate(self) -> "Site":
+        self.manage("migrate", "-v0")
+        return self
+
+    def create_run(self, folder: Path) -> str:
+        """A queued run of the files in folder, owned by alice; returns its code."""
+        return self.manage("shell", "--no-imports", "-c", CREATE_RUN.format(folder=str(folder))).strip()
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        """A manage.py command in the background; its output goes to data/<name>.log."""
+        with (self.data / f"{name}.log").open("a") as log:
+            return subprocess.Popen([*MANAGE, *args], env=self.env(), cwd=ROOT, stdout=log, stderr=log)
+
+    def serve(self, port: int, *args: str) -> subprocess.Popen:
+        process = self.start("server", "serve", "--port", str(port), *args)
+        wait_for_port(port, process, self.data / "server.log")
+        return process
+
+
+class Redis:
+    """A redis-server of the test's own, on a free port, that the test may stop and start again."""
+
+    def __init__(self, folder: Path):
+        self.port, self.folder = free_port(), folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.folder,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, Path(os.devnull))
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
-    process.wait(10)
+    process.wait(15)

@@ -1,22 +1,11 @@
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
 from tests.images import save, scene
-from tests.servers import MANAGE, ROOT, free_port, migrate, server_env, start_server, stop_server
-
-CREATE_RUN = """
-import pathlib
-from django.contrib.auth.models import User
-from django.core.files.base import ContentFile
-from analysis.models import Run, Upload
-run = Run.objects.create(owner=User.objects.create_user("alice"))
-for path in sorted(pathlib.Path({folder!r}).iterdir()):
-    Upload.store(run, ContentFile(path.read_bytes(), name=path.name), path.name)
-"""
+from tests.servers import Site, free_port, stop
 
 
 def run_row(data) -> dict:
@@ -56,13 +45,11 @@ def test_a_run_cut_off_by_a_killed_server_is_finished_after_the_restart(tmp_path
     save(np.rot90(scene(3, 800, 600)), folder / "figure_03_turned.png")
     data = tmp_path / "data"
     data.mkdir()
-    migrate(data)
-    subprocess.run(
-        [*MANAGE, "shell", "-c", CREATE_RUN.format(folder=str(folder))], env=server_env(data), check=True, cwd=ROOT
-    )
+    site = Site(data).migrate()
+    site.create_run(folder)
 
     port = free_port()
-    server = start_server(data, port)
+    server = site.serve(port)
     try:
         wait_for(data, lambda row: row["status"] == "running" and row["stage_done"] >= 2, 60)
     finally:
@@ -74,11 +61,11 @@ def test_a_run_cut_off_by_a_killed_server_is_finished_after_the_restart(tmp_path
         assert time.monotonic() < deadline, f"reading processes outlived their server: {orphans}"
         time.sleep(0.2)
 
-    server = start_server(data, port)
+    server = site.serve(port)
     try:
         row = wait_for(data, lambda row: row["status"] not in ("queued", "running"), 120)
     finally:
-        stop_server(server)
+        stop(server)
     assert row["status"] == "done"
     assert (row["item_count"], row["duplicate_count"]) == (31, 1)
     with sqlite3.connect(data / "db.sqlite3") as db:

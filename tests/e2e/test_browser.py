@@ -4,6 +4,7 @@ import base64
 import csv
 import io
 import os
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.images import pdf_with_images, save, scene
-from tests.servers import ROOT, free_port, migrate, start_server, stop_server
+from tests.servers import ROOT, Site, free_port, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,12 +30,11 @@ if not Path(CHROMIUM).exists():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
-    migrate(data)
+    site = Site(tmp_path_factory.mktemp("data")).migrate()
     port = free_port()
-    process = start_server(data, port)
+    process = site.serve(port)
     yield f"http://127.0.0.1:{port}"
-    stop_server(process)
+    stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +205,39 @@ def test_the_page_refuses_more_files_than_the_limit_before_uploading(page, figur
     playwright_api.expect(page.get_by_role("button", name="Analyze")).to_be_disabled()
     page.get_by_role("button", name="Clear").click()
     playwright_api.expect(page.get_by_role("button", name="Analyze")).to_be_enabled()
+
+
+def test_a_redis_restart_mid_run_loses_messages_but_not_the_run(
+    browser, tmp_path, postgres_url, redis, long_run_figures
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    site = Site(data, {"DATABASE_URL": postgres_url, "REDIS_URL": redis.url}).migrate()
+    port = free_port()
+    web = site.serve(port, "--no-worker")
+    worker = site.start("worker", "analysis_worker")
+    context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        sign_up(page, "heidi")
+        page.set_input_files("#folder-input", long_run_figures)
+        page.get_by_role("button", name="Analyze").click()
+        page.wait_for_url("**/runs/*/")
+        run_url = page.url
+        playwright_api.expect(page.locator("#stage-reading")).to_have_attribute("value", re.compile("^[1-9]"))
+
+        redis.stop()
+        time.sleep(1)
+        redis.start()
+
+        results = page.locator("#run-results .verdict-duplicate")
+        playwright_api.expect(results).to_have_count(1, timeout=120_000)
+        assert page.url == run_url
+        assert "figure_03_turned.png" in results.inner_text()
+        playwright_api.expect(page.locator("#run-progress")).to_contain_text("Done")
+    finally:
+        context.close()
+        stop(worker)
+        stop(web)
+    assert "not announced" in (data / "worker.log").read_text()  # progress messages were lost meanwhile

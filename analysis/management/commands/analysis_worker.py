@@ -1,12 +1,10 @@
 import asyncio
 import signal
 
-from channels.layers import get_channel_layer
 from channels.routing import get_default_application
-from channels.worker import Worker
 from django.core.management.base import BaseCommand
 
-from analysis.worker import ANALYSIS_CHANNEL, start_runner
+from analysis.worker import listen_for_wake_ups, start_runner
 
 
 class Command(BaseCommand):
@@ -23,9 +21,7 @@ class Command(BaseCommand):
         stopped = asyncio.Event()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, stopped.set)
-        wake_ups = asyncio.create_task(
-            Worker(get_default_application(), [ANALYSIS_CHANNEL], get_channel_layer()).arun()
-        )
+        wake_ups = asyncio.create_task(listen_for_wake_ups(get_default_application()))
         await stopped.wait()
         runner.stop()
         wake_ups.cancel()

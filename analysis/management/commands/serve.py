@@ -1,12 +1,10 @@
 import asyncio
 import sys
 
-from channels.layers import get_channel_layer
 from channels.routing import get_default_application
-from channels.worker import Worker
 from django.core.management.base import BaseCommand
 
-from analysis.worker import ANALYSIS_CHANNEL, start_runner
+from analysis.worker import listen_for_wake_ups, start_runner
 
 
 class Command(BaseCommand):
@@ -33,8 +31,7 @@ class Command(BaseCommand):
             runner = start_runner()
             # stopping the server hands the run in progress back to the queue
             reactor.addSystemEventTrigger("before", "shutdown", lambda: (runner.stop(), runner.join(10)))
-            worker = Worker(application, [ANALYSIS_CHANNEL], get_channel_layer())
-            tasks.append(asyncio.get_event_loop().create_task(worker.arun()))
+            tasks.append(asyncio.get_event_loop().create_task(listen_for_wake_ups(application)))
 
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(f"DeepChecker at {url}" + ("" if options["no_worker"] else " (analyses run here)"))

@@ -1,0 +1,68 @@
+"""The settings module read in a fresh process, as a deployment starts it."""
+
+import secrets
+import subprocess
+
+from tests.servers import MANAGE, ROOT
+
+PRINT_SETTINGS = (
+    "from django.conf import settings; "
+    "print(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default'].get('HOST', ''), "
+    "settings.CHANNEL_LAYERS['default']['BACKEND'], settings.SESSION_COOKIE_SECURE)"
+)
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    return subprocess.run([*MANAGE, *args], env={**clean, **env}, cwd=ROOT, capture_output=True, text=True)
+
+
+def test_with_nothing_set_but_debug_it_uses_sqlite_and_the_in_process_layer(tmp_path):
+    done = manage("shell", "--no-imports", "-c", PRINT_SETTINGS, DEBUG="1", DATA_DIR=str(tmp_path))
+    assert done.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer", "False"]
+
+
+def test_it_reads_postgresql_and_redis_from_urls(tmp_path):
+    done = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        PRINT_SETTINGS,
+        DEBUG="1",
+        DATABASE_URL="postgres://deepchecker@db.internal:5432/deepchecker",
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+    assert done.stdout.split() == [
+        "django.db.backends.postgresql",
+        "db.internal",
+        "channels_redis.core.RedisChannelLayer",
+        "False",
+    ]
+
+
+def test_without_debug_it_refuses_to_start_without_a_secret_key(tmp_path):
+    done = manage("check", DATA_DIR=str(tmp_path))
+    assert done.returncode != 0
+    assert "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off" in done.stderr
+
+
+def test_the_deployment_check_passes_with_production_settings(tmp_path):
+    key_file = tmp_path / "secret"
+    key_file.write_text(secrets.token_urlsafe(64))
+    done = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DATA_DIR=str(tmp_path),
+        SECRET_KEY_FILE=str(key_file),
+        HTTPS="1",
+        ALLOWED_HOSTS="deepchecker.example.org",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "System check identified no issues (0 silenced)." in done.stdout
+
+
+def test_a_bad_value_is_named(tmp_path):
+    done = manage("check", DEBUG="maybe", DATA_DIR=str(tmp_path))
+    assert "DEBUG must be true or false, not 'maybe'" in done.stderr
