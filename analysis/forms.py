@@ -1,5 +1,10 @@
 from django import forms
 from django.conf import settings
+from django.db.models import Sum
+
+from analysis.models import Run, Upload
+
+TOO_MANY_FILES = "At most {limit} files in one analysis."
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -30,14 +35,34 @@ class UploadForm(forms.Form):
         help_text="ViT-B-32 is the fastest; ViT-L-14 ranks look-alikes best but is slow without a GPU.",
     )
 
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
     def clean_files(self):
         files = self.cleaned_data["files"]
         if len(files) > settings.UPLOAD_MAX_FILES:
-            raise forms.ValidationError(f"At most {settings.UPLOAD_MAX_FILES} files in one analysis.")
+            raise forms.ValidationError(TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES))
         total = sum(file.size for file in files)
         if total > settings.UPLOAD_MAX_BYTES:
             limit = settings.UPLOAD_MAX_BYTES // 1024**2
             raise forms.ValidationError(f"At most {limit} MB in one analysis; these files hold {total // 1024**2} MB.")
+        runs = self.owner.runs
+        active = runs.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).count()
+        if active >= settings.USER_MAX_ACTIVE_RUNS:
+            raise forms.ValidationError(
+                f"You have {active} analyses waiting or running, the most at once; let one finish or cancel one."
+            )
+        if runs.count() >= settings.USER_MAX_RUNS:
+            raise forms.ValidationError(
+                f"You keep {settings.USER_MAX_RUNS} analyses, the most allowed; delete old ones to start another."
+            )
+        stored = Upload.objects.filter(run__owner=self.owner).aggregate(total=Sum("size"))["total"] or 0
+        if stored + total > settings.USER_QUOTA_BYTES:
+            raise forms.ValidationError(
+                f"Your analyses keep {stored / 1024**3:.1f} GB of your {settings.USER_QUOTA_BYTES / 1024**3:.1f} GB"
+                f" and these files hold {total / 1024**3:.1f} GB; delete old analyses to make room."
+            )
         return files
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import TooManyFilesSent
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
-from analysis.forms import UploadForm, upload_names
+from analysis.forms import TOO_MANY_FILES, UploadForm, upload_names
 from analysis.fragments import TOP_PAIRS, pair_drawing, run_context
 from analysis.models import Item, Run, Upload
 from analysis.worker import announce_queued
@@ -29,8 +30,12 @@ def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    refusal = None
+    try:
+        form = UploadForm(request.POST or None, request.FILES or None, owner=request.user)
+    except TooManyFilesSent:  # far more than the form's limit: Django stopped reading
+        form, refusal = UploadForm(owner=request.user), TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES)
+    if request.method == "POST" and form.is_bound and form.is_valid():
         files = form.cleaned_data["files"]
         with transaction.atomic():
             run = Run.objects.create(owner=request.user, clip_model=form.cleaned_data["clip_model"])
@@ -40,7 +45,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         return HttpResponseClientRedirect(run.get_absolute_url()) if request.htmx else redirect(run)
     template = "analysis/upload.html#errors" if request.htmx else "analysis/upload.html"
     recent = request.user.runs.all()[:5]
-    return render(request, template, {"form": form, "runs": recent}, status=400 if form.errors else 200)
+    context = {"form": form, "refusal": refusal, "runs": recent}
+    return render(request, template, context, status=400 if form.errors or refusal else 200)
 
 
 @login_required

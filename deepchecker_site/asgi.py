@@ -12,12 +12,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from analysis import consumers, routing  # noqa: E402
+from analysis.middleware import RequestSizeLimit  # noqa: E402
 from analysis.worker import ANALYSIS_CHANNEL  # noqa: E402
 
 # One server on one port serves the pages, their static files and the websockets, with no collectstatic step.
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": RequestSizeLimit(ASGIStaticFilesHandler(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routing.websocket_urlpatterns))),
         "channel": ChannelNameRouter({ANALYSIS_CHANNEL: consumers.RunWorker.as_asgi()}),
     }

@@ -158,7 +158,12 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))  # never ser
 
 UPLOAD_MAX_FILES = envint("UPLOAD_MAX_FILES", 1000)
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 2 * 1024**3)
-DATA_UPLOAD_MAX_NUMBER_FILES = UPLOAD_MAX_FILES
+# Django's own cap, a safety net behind the form's exact check
+DATA_UPLOAD_MAX_NUMBER_FILES = 2 * UPLOAD_MAX_FILES
+# Per user: analyses waiting or running at once, analyses kept, and bytes of uploads kept.
+USER_MAX_ACTIVE_RUNS = envint("USER_MAX_ACTIVE_RUNS", 3)
+USER_MAX_RUNS = envint("USER_MAX_RUNS", 500)
+USER_QUOTA_BYTES = envint("USER_QUOTA_BYTES", 20 * 1024**3)
 
 # The detection engine (analysis/engine); see README "Thresholds" for the verdict settings.
 CLIP_MODELS = ["ViT-B-32", "ViT-B-16", "ViT-L-14"]  # offered on the upload page

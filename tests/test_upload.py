@@ -108,3 +108,45 @@ def test_a_post_needs_the_csrf_token(alice):
     response = client.post("/", {"files": files("a.png"), "clip_model": "ViT-B-32"})
     assert response.status_code == 403
     assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_far_too_many_files_get_the_same_clear_message(alice_client, settings):
+    settings.UPLOAD_MAX_FILES = 2
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 4
+    response = alice_client.post("/", {"files": files(*[f"{n}.png" for n in range(6)]), "clip_model": "ViT-B-32"})
+    assert response.status_code == 400
+    assert b"At most 2 files in one analysis." in response.content
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_user_may_have_only_so_many_analyses_waiting(alice_client, alice, settings):
+    settings.USER_MAX_ACTIVE_RUNS = 2
+    Run.objects.create(owner=alice)
+    Run.objects.create(owner=alice, status=Run.Status.RUNNING)
+    Run.objects.create(owner=alice, status=Run.Status.DONE)
+    response = alice_client.post("/", {"files": files("a.png"), "clip_model": "ViT-B-32"})
+    assert response.status_code == 400
+    assert b"You have 2 analyses waiting or running" in response.content
+    assert Run.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_user_may_keep_only_so_many_analyses(alice_client, alice, settings):
+    settings.USER_MAX_RUNS = 1
+    Run.objects.create(owner=alice, status=Run.Status.DONE)
+    response = alice_client.post("/", {"files": files("a.png"), "clip_model": "ViT-B-32"})
+    assert b"You keep 1 analyses, the most allowed" in response.content
+
+
+@pytest.mark.django_db
+def test_a_user_may_keep_only_so_many_bytes(alice_client, alice, bob_client, settings):
+    settings.USER_QUOTA_BYTES = 40
+    alice_client.post("/", {"files": files("a.png"), "clip_model": "ViT-B-32"})  # 15 bytes
+    response = alice_client.post("/", {"files": files("b.png", "c.png"), "clip_model": "ViT-B-32"})
+    assert response.status_code == 400
+    assert b"delete old analyses to make room" in response.content
+    assert Run.objects.filter(owner=alice).count() == 1
+    # bob's quota is his own
+    assert bob_client.post("/", {"files": files("b.png", "c.png"), "clip_model": "ViT-B-32"}).status_code == 302
