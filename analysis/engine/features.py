@@ -12,9 +12,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
 from dataclasses import dataclass
 
 import cv2
@@ -67,20 +64,6 @@ class ItemFeatures:
     preview: str | None = None  # the key of its pictures in the preview folder, when one was given
 
 
-def exit_with_parent(parent: int) -> None:
-    """Initialiser of reading processes: they end soon after their parent dies, even by kill -9.
-
-    Otherwise they stay blocked on their task queue for ever.
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 def read_file(
     source: SourceFile, limits: Limits, feature_options: FeatureOptions, preview_dir: str | None = None
 ) -> tuple[list[ItemFeatures], list[Skipped]]:
@@ -92,6 +75,8 @@ def read_file(
         refs = expand(source, limits)
     except UnreadableItem as exc:
         return [], [Skipped(source.name, str(exc))]
+    except MemoryError:
+        return [], [Skipped(source.name, _too_big(limits))]
     except Exception:
         log.exception("unexpected error listing %s", source.name)
         return [], [Skipped(source.name, "could not be read (internal error, logged)")]
@@ -105,10 +90,16 @@ def read_file(
             features.extend(found)
         except UnreadableItem as exc:
             skipped.append(Skipped(ref.name, str(exc)))
+        except MemoryError:
+            skipped.append(Skipped(ref.name, _too_big(limits)))
         except Exception:
             log.exception("unexpected error reading %s", ref.name)
             skipped.append(Skipped(ref.name, "could not be read (internal error, logged)"))
     return features, skipped
+
+
+def _too_big(limits: Limits) -> str:
+    return f"needs more memory than a reader may use ({limits.reader_memory_mb} MB)"
 
 
 def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:

@@ -6,19 +6,18 @@ command line and the web app show the same stages.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import candidates, embed
 from .candidates import CandidateOptions
-from .features import FeatureOptions, ItemFeatures, exit_with_parent, read_file
+from .features import FeatureOptions, ItemFeatures, read_file
 from .groups import connected_groups
+from .readers import ReaderOptions, read_in_processes
 from .sources import Limits, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
 from .verify import (
@@ -175,34 +174,22 @@ def find_duplicates(
 def _read(
     files: Sequence[SourceFile], options: Options, report: Progress, check: Callable[[], None]
 ) -> tuple[list[ItemFeatures], list[Skipped]]:
-    results: list[tuple[list[ItemFeatures], list[Skipped]] | None] = [None] * len(files)
     total = len(files)
     report("reading", 0, total)
+
+    def on_done(done: int) -> None:
+        report("reading", done, total)
+        check()
+
     workers = options.workers or os.cpu_count() or 1
     if workers == 1 or total <= 1:
-        for index, source in enumerate(files):
-            results[index] = read_file(source, options.limits, options.features, options.preview_dir)
-            report("reading", index + 1, total)
-            check()
+        results = []
+        for source in files:
+            results.append(read_file(source, options.limits, options.features, options.preview_dir))
+            on_done(len(results))
     else:
-        # spawn, not fork: the caller may hold threads (torch, an event loop)
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(
-            min(workers, total), mp_context=context, initializer=exit_with_parent, initargs=(os.getpid(),)
-        )
-        with pool:
-            futures = {
-                pool.submit(read_file, source, options.limits, options.features, options.preview_dir): index
-                for index, source in enumerate(files)
-            }
-            try:
-                for done, future in enumerate(as_completed(futures), start=1):
-                    results[futures[future]] = future.result()
-                    report("reading", done, total)
-                    check()
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
+        reader_options = ReaderOptions(options.limits, options.features, options.preview_dir)
+        results = read_in_processes(files, reader_options, workers, on_done)
     features = [item for found, _ in results for item in found]
     skipped = [item for _, lost in results for item in lost]
     return features, skipped

@@ -1,0 +1,101 @@
+"""Reading processes that are watched: a lost reader costs only its file."""
+
+import os
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.engine.pipeline import Cancelled, Options, find_duplicates
+from analysis.engine.sources import Limits, collect_files
+from tests.images import save, scene
+
+
+def readers_marked(marker: str) -> list[int]:
+    """This process's reading processes: spawned children that carry the marker in their environment."""
+    found = []
+    for folder in Path("/proc").glob("[0-9]*"):
+        try:
+            child = f"PPid:\t{os.getpid()}\n" in (folder / "status").read_text()
+            reader = b"spawn_main" in (folder / "cmdline").read_bytes()  # not the resource tracker
+            if child and reader and marker.encode() in (folder / "environ").read_bytes():
+                found.append(int(folder.name))
+        except OSError:
+            continue  # ended meanwhile
+    return found
+
+
+@pytest.fixture
+def big_picture(tmp_path) -> Path:
+    """90 megapixels of nothing: under the pixel cap, but slow and large to decode."""
+    return save(np.zeros((9500, 9500, 3), np.uint8), tmp_path / "huge" / "big.png")
+
+
+def test_a_reader_that_dies_costs_only_its_file(tmp_path, monkeypatch):
+    # the first file is quick and the second slow: when the first is read, the second is still being read
+    save(scene(0, 200, 150), tmp_path / "figures" / "figure_00.png")
+    for seed in range(1, 8):
+        save(scene(seed, 2400, 1800), tmp_path / "figures" / f"figure_{seed:02}.png")
+    marker = f"DEEPCHECKER_TEST_READER={uuid.uuid4().hex}"
+    monkeypatch.setenv(*marker.split("="))
+    killed = []
+
+    def kill_the_readers(stage: str, done: int, total: int) -> None:
+        if stage == "reading" and done == 1:
+            for reader in readers_marked(marker):
+                os.kill(reader, signal.SIGKILL)
+                killed.append(reader)
+
+    files, _ = collect_files([tmp_path / "figures"])
+    result = find_duplicates(files, Options(use_clip=False, workers=2), kill_the_readers)
+    assert len(killed) == 2
+    assert len(result.items) == 7, result.skipped
+    assert [(s.name, s.reason.split(";")[0]) for s in result.skipped] == [
+        ("figure_01.png", "the reader stopped while reading this file (exit code -9)")
+    ]
+    assert not readers_marked(marker)  # every reader ended with the run
+
+
+def test_a_file_that_takes_too_long_is_skipped(tmp_path, big_picture):
+    save(scene(1), tmp_path / "huge" / "small.png")
+    files, _ = collect_files([tmp_path / "huge"])
+    options = Options(use_clip=False, workers=2, limits=Limits(read_timeout_seconds=0.3))
+    result = find_duplicates(files, options)
+    assert [item.name for item in result.items] == ["small.png"]
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("big.png", "reading took longer than 0.3 s; the file is too large or malformed")
+    ]
+
+
+def test_a_reader_may_use_only_so_much_memory(tmp_path, big_picture):
+    save(scene(1), tmp_path / "huge" / "small.png")
+    files, _ = collect_files([tmp_path / "huge"])
+    options = Options(use_clip=False, workers=2, limits=Limits(reader_memory_mb=1200))
+    result = find_duplicates(files, options)
+    assert [item.name for item in result.items] == ["small.png"]
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("big.png", "needs more memory than a reader may use (1200 MB)")
+    ]
+
+
+def test_cancelling_ends_the_readers_at_once(tmp_path, monkeypatch):
+    for seed in range(8):
+        save(scene(seed, 1600, 1200), tmp_path / "figures" / f"figure_{seed}.png")
+    marker = f"DEEPCHECKER_TEST_READER={uuid.uuid4().hex}"
+    monkeypatch.setenv(*marker.split("="))
+    files, _ = collect_files([tmp_path / "figures"])
+    stop = threading.Event()
+
+    def stop_after_one(stage: str, done: int, total: int) -> None:
+        if done >= 1:
+            stop.set()
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        find_duplicates(files, Options(use_clip=False, workers=2), stop_after_one, stop.is_set)
+    assert time.monotonic() - started < 30
+    assert not readers_marked(marker)
