@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 ANALYSIS_CHANNEL = "analysis"
 POLL_SECONDS = 2.0
-PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of one stage: a few per second at most
+PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of a run: two per second at most
 STOP_CHECK_INTERVAL = 1.0
 
 
@@ -93,21 +93,57 @@ class Heartbeat:
             connection.close()
 
 
-class StageReporter:
-    """The engine's progress callback: stored and announced on each new stage, then at most every interval."""
+class Announcer:
+    """Tells the run's pages at most once per PROGRESS_INTERVAL; what comes between is sent at the interval's end."""
 
     def __init__(self, run: Run):
         self.run = run
-        self.stage = None
         self.sent = 0.0
+        self._pending: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            wait = self.sent + PROGRESS_INTERVAL - time.monotonic()
+            if wait <= 0:
+                self._send()
+            elif self._pending is None:
+                self._pending = threading.Timer(wait, self._send_pending)
+                self._pending.start()
+
+    def now(self) -> None:
+        """The last word on a run: at once, and nothing left pending after it."""
+        with self._lock:
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
+            self._send()
+
+    def _send_pending(self) -> None:
+        with self._lock:
+            self._pending = None
+            self._send()
+
+    def _send(self) -> None:
+        self.sent = time.monotonic()
+        notify(self.run)
+
+
+class StageReporter:
+    """The engine's progress callback: stored on each new stage and then at most every interval, and announced."""
+
+    def __init__(self, run: Run, announce: Announcer):
+        self.run, self.announce = run, announce
+        self.stage = None
+        self.stored = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if stage == self.stage and done < total and now - self.sent < PROGRESS_INTERVAL:
+        if stage == self.stage and done < total and now - self.stored < PROGRESS_INTERVAL:
             return
-        self.stage, self.sent = stage, now
+        self.stage, self.stored = stage, now
         self.run.set_stage(stage, done, total)
-        notify(self.run)
+        self.announce()
 
 
 class StopWatch:
@@ -181,7 +217,8 @@ class QueueRunner:
         from analysis.engine.pipeline import Cancelled, Options, find_duplicates
         from analysis.engine.sources import SourceFile
 
-        notify(run)
+        announce = Announcer(run)
+        announce()
         with Heartbeat(run, self.lease) as heartbeat:
             try:
                 files = [SourceFile(upload.file.path, upload.name) for upload in run.uploads.all()]
@@ -193,7 +230,7 @@ class QueueRunner:
                     workers=settings.ENGINE_WORKERS,
                     preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
                 )
-                result = find_duplicates(files, options, StageReporter(run), StopWatch(run, self, heartbeat))
+                result = find_duplicates(files, options, StageReporter(run, announce), StopWatch(run, self, heartbeat))
                 with transaction.atomic():
                     if not run.holds_lease():
                         raise RunLost
@@ -219,7 +256,8 @@ class QueueRunner:
             except Exception:
                 log.exception("analysis %s failed", run.code)
                 run.finish(Run.Status.FAILED, "the analysis stopped on an internal error; it is logged on the server")
-        notify(run)
+            finally:
+                announce.now()
 
 
 _runner: QueueRunner | None = None  # the one runner of this process, when it has one

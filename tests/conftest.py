@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from analysis.bench.processes import Redis, temporary_database
 from analysis.models import Run, Upload
 from analysis.worker import QueueRunner
 from tests.images import save, scene
-from tests.servers import Redis
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -92,23 +91,31 @@ def long_run_figures(tmp_path) -> Path:
 
 
 @pytest.fixture
-def postgres_url():
+def postgres_server() -> str:
+    """The URL of a database on the PostgreSQL server the tests may use."""
     psycopg = pytest.importorskip("psycopg")
     try:
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+        psycopg.connect(POSTGRES, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL is not running at {POSTGRES}: {exc}")
-    name = f"deepchecker_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
+    return POSTGRES
 
 
 @pytest.fixture
-def redis(tmp_path):
+def postgres_url(postgres_server):
+    """A new database of the test's own."""
+    with temporary_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_installed() -> None:
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
+
+
+@pytest.fixture
+def redis(tmp_path, redis_installed):
     server = Redis(tmp_path)
     yield server
     server.stop()

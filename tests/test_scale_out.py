@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.servers import Site, stop
+from analysis.bench.processes import Site, stop
 
 psycopg = pytest.importorskip("psycopg")
 

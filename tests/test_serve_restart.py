@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.bench.processes import Site, free_port, stop
 from tests.images import save, scene
-from tests.servers import Site, free_port, stop
 
 
 def run_row(data) -> dict:

@@ -3,7 +3,7 @@
 import secrets
 import subprocess
 
-from tests.servers import MANAGE, ROOT
+from analysis.bench.processes import MANAGE, ROOT
 
 PRINT_SETTINGS = (
     "from django.conf import settings; "

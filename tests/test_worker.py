@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -134,16 +135,28 @@ def test_an_unexpected_error_fails_the_run_with_a_short_message_and_a_logged_tra
 
 
 @pytest.mark.django_db
-def test_it_announces_each_stage_to_the_runs_group_a_few_times_at_most(queued_run: Run):
+def test_it_tells_the_runs_group(queued_run: Run):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(queued_run.group_name, channel)
     QueueRunner("test worker").run_next()
-
     messages = received(channel)
-    assert all(message == {"type": "run.changed"} for message in messages)
-    # started, each stage at its start (and end when quick), finished: not one message per file
-    assert 6 <= len(messages) <= 14
+    assert messages and all(message == {"type": "run.changed"} for message in messages)
+
+
+@pytest.mark.django_db
+def test_it_announces_progress_twice_a_second_at_most_and_the_end_at_once(queued_run: Run, monkeypatch):
+    told = []
+    monkeypatch.setattr(worker, "notify", lambda run: told.append((time.monotonic(), run.status)))
+    monkeypatch.setattr(worker, "PROGRESS_INTERVAL", 0.05)
+    QueueRunner("test worker").run_next()
+    assert len(told) >= 3  # started, some progress, done
+    # the last comes at once; the others keep the interval
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(told[:-2], told[1:-1], strict=True)]
+    assert min(gaps) >= 0.049
+    assert told[-1][1] == Run.Status.DONE
+    time.sleep(0.1)
+    assert told[-1][1] == Run.Status.DONE  # nothing pending was sent after the end
 
 
 @pytest.mark.django_db

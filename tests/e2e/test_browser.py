@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.bench.processes import ROOT, Site, free_port, stop
 from tests.images import pdf_with_images, save, scene
-from tests.servers import ROOT, Site, free_port, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -1,15 +1,18 @@
-"""DeepChecker's own processes (`serve`, `analysis_worker`, `manage.py` commands), started by tests as
-`make run` or a deployment starts them."""
+"""DeepChecker's own processes (`serve`, `analysis_worker`, `manage.py` commands) started as `make run` or a
+deployment starts them: for the load benchmark and the tests."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
 CREATE_RUN = """
@@ -110,3 +113,17 @@ class Redis:
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(15)
+
+
+@contextmanager
+def temporary_database(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of server_url, dropped afterwards; yields its URL."""
+    import psycopg
+
+    name = f"deepchecker_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield server_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
