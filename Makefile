@@ -8,7 +8,7 @@ PORT ?= 8000
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser run test lint format bench
+.PHONY: install browser run test lint format bench bench-load
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,6 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m analysis.bench
+
+bench-load: $(INSTALLED)
+	$(BIN)/python -m analysis.bench.load
