@@ -86,6 +86,11 @@ class Run(models.Model):
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
 
     @property
+    def worker_lost(self) -> bool:
+        """Running, but its worker stopped renewing its lease: another worker will take it up."""
+        return self.status == self.Status.RUNNING and self.lease_until is not None and self.lease_until < timezone.now()
+
+    @property
     def duration(self):
         return self.finished - self.started if self.started and self.finished else None
 

@@ -22,46 +22,42 @@ def communicator(run: Run, user) -> WebsocketCommunicator:
     return connection
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_the_owner_gets_the_current_progress_on_connecting(queued_run, alice):
-    connection = communicator(queued_run, alice)
-    connected, _ = await connection.connect()
+@contextlib.asynccontextmanager
+async def connected(run: Run, user):
+    """An open socket to the run's page, and the HTML it sent on connecting; always disconnected after."""
+    connection = communicator(run, user)
+    accepted, _ = await connection.connect()
     try:
-        assert connected
-        html = await connection.receive_from()
-        assert html.lstrip().startswith('<section id="run-progress"')
-        assert "Queued" in html
+        assert accepted
+        yield connection, await connection.receive_from()
     finally:
         await connection.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_the_owner_gets_the_current_progress_on_connecting(queued_run, alice):
+    async with connected(queued_run, alice) as (_, html):
+        assert html.lstrip().startswith('<section id="run-progress"')
+        assert "Queued" in html
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_change_announced_to_the_group_is_sent_as_html(queued_run, alice):
-    connection = communicator(queued_run, alice)
-    await connection.connect()
-    try:
-        await connection.receive_from()
+    async with connected(queued_run, alice) as (connection, _):
         running = await sync_to_async(take)(queued_run)
         await sync_to_async(running.set_stage)("reading", 2, 4)
         await get_channel_layer().group_send(queued_run.group_name, {"type": "run.changed"})
         html = await connection.receive_from()
         assert '<progress id="stage-reading" max="4" value="2">' in html
         assert "Running" in html
-    finally:
-        await connection.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_finished_run_sends_its_results_and_closes_normally(finished_run, alice):
-    connection = communicator(finished_run, alice)
-    await connection.connect()
-    try:
-        html = await connection.receive_from()
+    async with connected(finished_run, alice) as (connection, html):
         assert '<section id="run-progress"' in html and '<section id="run-results"' in html
         assert "fig2/blot_turned.png" in html
         assert await connection.receive_output() == {"type": "websocket.close", "code": 1000}
-    finally:
-        await connection.disconnect()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -114,9 +110,5 @@ async def test_the_worker_consumer_wakes_the_runner_which_runs_the_queued_run(qu
 
 @pytest.mark.django_db(transaction=True)
 async def test_staff_may_follow_any_run(queued_run, admin_user):
-    connection = communicator(queued_run, admin_user)
-    connected, _ = await connection.connect()
-    try:
-        assert connected
-    finally:
-        await connection.disconnect()
+    async with connected(queued_run, admin_user) as (_, html):
+        assert "Queued" in html

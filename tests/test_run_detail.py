@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from analysis.models import Run
 from tests.jobs import take
@@ -73,3 +76,11 @@ def test_staff_review_any_run_from_the_admin(admin_client, finished_run):
     response = admin_client.get(url(finished_run))
     assert response.status_code == 200
     assert b"fig2/blot_turned.png" in response.content
+
+
+@pytest.mark.django_db
+def test_it_says_when_the_worker_was_lost(alice_client, queued_run):
+    take(queued_run)
+    Run.objects.filter(pk=queued_run.pk).update(lease_until=timezone.now() - timedelta(seconds=5))
+    response = alice_client.get(url(queued_run))
+    assert b"its worker stopped answering" in response.content

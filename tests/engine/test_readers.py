@@ -60,26 +60,20 @@ def test_a_reader_that_dies_costs_only_its_file(tmp_path, monkeypatch):
     assert not readers_marked(marker)  # every reader ended with the run
 
 
-def test_a_file_that_takes_too_long_is_skipped(tmp_path, big_picture):
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [
+        (Limits(read_timeout_seconds=0.3), "reading took longer than 0.3 s; the file is too large or malformed"),
+        (Limits(reader_memory_mb=1200), "needs more memory than a reader may use (1200 MB)"),
+    ],
+    ids=["time", "memory"],
+)
+def test_a_file_beyond_a_readers_limits_is_skipped_with_the_reason(tmp_path, big_picture, limits, reason):
     save(scene(1), tmp_path / "huge" / "small.png")
     files, _ = collect_files([tmp_path / "huge"])
-    options = Options(use_clip=False, workers=2, limits=Limits(read_timeout_seconds=0.3))
-    result = find_duplicates(files, options)
+    result = find_duplicates(files, Options(use_clip=False, workers=2, limits=limits))
     assert [item.name for item in result.items] == ["small.png"]
-    assert [(s.name, s.reason) for s in result.skipped] == [
-        ("big.png", "reading took longer than 0.3 s; the file is too large or malformed")
-    ]
-
-
-def test_a_reader_may_use_only_so_much_memory(tmp_path, big_picture):
-    save(scene(1), tmp_path / "huge" / "small.png")
-    files, _ = collect_files([tmp_path / "huge"])
-    options = Options(use_clip=False, workers=2, limits=Limits(reader_memory_mb=1200))
-    result = find_duplicates(files, options)
-    assert [item.name for item in result.items] == ["small.png"]
-    assert [(s.name, s.reason) for s in result.skipped] == [
-        ("big.png", "needs more memory than a reader may use (1200 MB)")
-    ]
+    assert [(s.name, s.reason) for s in result.skipped] == [("big.png", reason)]
 
 
 def test_cancelling_ends_the_readers_at_once(tmp_path, monkeypatch):

@@ -156,3 +156,37 @@ def test_a_jpeg_with_an_exif_rotation_is_read_upright_with_its_upright_size(tmp_
     decoded = decode(expand(files[0], LIMITS)[0], 1024, LIMITS)
     assert decoded.rgb.shape == (400, 200, 3)
     assert decoded.original_size == (200, 400)
+
+
+def test_a_png_html_polyglot_is_read_as_the_picture_it_holds(tmp_path: Path):
+    path = save(scene(5, 320, 240), tmp_path / "figure.png")
+    path.write_bytes(path.read_bytes() + b"<html><script>alert(document.cookie)</script></html>")
+    files, _ = collect_files([tmp_path])
+    decoded = decode(expand(files[0], LIMITS)[0], 1024, LIMITS)
+    assert decoded.original_size == (320, 240)
+
+
+def test_a_corrupt_png_is_refused(tmp_path: Path):
+    path = save(scene(6, 320, 240), tmp_path / "figure.png")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 400] = bytes(400)  # zeros over compressed pixel data
+    path.write_bytes(bytes(data))
+    files, _ = collect_files([tmp_path])
+    with pytest.raises(UnreadableItem):
+        decode(expand(files[0], LIMITS)[0], 1024, LIMITS)
+
+
+def test_a_pdf_page_with_a_huge_page_box_is_rendered_within_the_pixel_cap(tmp_path: Path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=14400, height=14400)  # 200 x 200 inches, PDF's largest page
+    with (tmp_path / "poster.pdf").open("wb") as out:
+        writer.write(out)
+    files, _ = collect_files([tmp_path])
+    (page,) = expand(files[0], LIMITS)
+    decoded = decode(page, 1024, LIMITS)
+    width, height = decoded.original_size
+    assert width * height <= LIMITS.pdf_max_page_pixels
+    assert max(decoded.rgb.shape) <= 1024
