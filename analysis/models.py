@@ -78,10 +78,6 @@ class Run(models.Model):
         return f"run-{self.code.hex}"
 
     @property
-    def finished_ok(self) -> bool:
-        return self.status == self.Status.DONE
-
-    @property
     def is_over(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
 
