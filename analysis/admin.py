@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
-from analysis.models import Item, Pair, Run, Upload
+from analysis.models import Item, Pair, Review, Run, Upload
 
 
 class UploadInline(admin.TabularInline):
@@ -66,3 +66,25 @@ class RunAdmin(admin.ModelAdmin):
     @admin.display(description="run page")
     def page(self, run: Run) -> str:
         return format_html('<a href="{}">results</a>', run.get_absolute_url())
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """The audit trail of verdicts: read only, nothing added, changed or deleted here."""
+
+    list_display = ["created", "author", "decision", "owner", "pair", "comment"]
+    list_filter = ["decision", "author", "created"]
+    search_fields = ["author__username", "owner__username", "comment", "pair__first__name", "pair__second__name"]
+    date_hierarchy = "created"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author", "owner", "pair__first", "pair__second")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

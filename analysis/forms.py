@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import Sum
 
-from analysis.models import Run, Upload
+from analysis.models import Review, Run, Upload
 
 TOO_MANY_FILES = "At most {limit} files in one analysis."
 
@@ -85,3 +85,11 @@ def safe_name(path: str) -> str:
     """A relative path without empty, '.' or '..' parts or unprintable characters, of bounded length."""
     parts = ("".join(char for char in part if char.isprintable())[:200] for part in path.replace("\\", "/").split("/"))
     return "/".join(part for part in parts if part not in ("", ".", ".."))[-1000:]
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = Review
+        fields = ["decision", "comment"]
+        widgets = {"decision": forms.RadioSelect, "comment": forms.Textarea(attrs={"rows": 3})}
+        labels = {"decision": "Your verdict", "comment": "Comment (optional)"}

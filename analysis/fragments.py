@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 
 from analysis.engine.stages import STAGES
-from analysis.models import Pair, Run
+from analysis.models import Pair, Review, Run
 
 TOP_PAIRS = 10
 MORE_PAIRS = 40
@@ -42,14 +42,41 @@ def stage_rows(run: Run) -> list[StageRow]:
     return rows
 
 
-def run_context(run: Run, top: int = TOP_PAIRS) -> dict:
+REVIEW_FILTERS = {"": "All pairs", "unreviewed": "Not reviewed yet", **dict(Review.Decision.choices)}
+
+
+def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed: bool = False) -> dict:
     context = {"run": run, "stages": stage_rows(run), "top": top}
     if run.is_over:
-        context["pairs"] = list(run.pairs.select_related("first", "second")[:top])
-        context["more_pairs"] = min(run.pairs_verified, top + MORE_PAIRS) if run.pairs_verified > top else 0
+        pairs, matching = reviewed_pairs(run, top, review, hide_dismissed)
+        context["pairs"] = pairs
+        context["more_pairs"] = min(matching, top + MORE_PAIRS) if matching > top else 0
+        context["review_filters"] = REVIEW_FILTERS
+        context["review"], context["hide_dismissed"] = review, hide_dismissed
         context["groups"] = run.groups.prefetch_related("items")
         context["skipped"] = run.items.exclude(skipped="")
     return context
+
+
+def reviewed_pairs(run: Run, top: int, review: str, hide_dismissed: bool) -> tuple[list[Pair], int]:
+    """The best `top` pairs that pass the filters, each with `.review` (its newest verdict or None),
+    and how many pass in all."""
+    pairs = run.pairs.select_related("first", "second")
+    if not review and not hide_dismissed:
+        shown = list(pairs[:top])
+        latest = Review.latest_for(shown, run.owner)
+        for pair in shown:
+            pair.review = latest.get(pair.pk)
+        return shown, run.pairs_verified
+    every = list(pairs)
+    latest = Review.latest_for(every, run.owner)
+    matching = []
+    for pair in every:
+        pair.review = latest.get(pair.pk)
+        decision = pair.review.decision if pair.review else "unreviewed"
+        if (not review or decision == review) and not (hide_dismissed and pair.review and pair.review.dismissed):
+            matching.append(pair)
+    return matching[:top], len(matching)
 
 
 def live_html(run: Run) -> str:

@@ -202,6 +202,7 @@ class Run(models.Model):
                     width=item.original_size[0],
                     height=item.original_size[1],
                     keypoints=item.keypoints,
+                    content_hash=_content_hash(uploads.get(item.name.split("#", 1)[0]), item.name),
                     kind=item.kind,
                     page=None if item.page is None else item.page + 1,
                     preview=f"{self.preview_folder}/{item.preview}.jpg" if item.preview else "",
@@ -254,6 +255,13 @@ class Run(models.Model):
             )
 
 
+def _content_hash(upload: "Upload | None", name: str) -> str:
+    """Same file content and same place in it (page, embedded image): the same item, whatever the run."""
+    if upload is None:
+        return ""
+    return hashlib.sha256(f"{upload.sha256}{name[len(upload.name) :]}".encode()).hexdigest()
+
+
 class Upload(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="uploads")
     file = models.FileField(upload_to=upload_path, max_length=300)
@@ -287,6 +295,9 @@ class Item(models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     keypoints = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="the file's SHA-256 and the item's place in it"
+    )
     kind = models.CharField(max_length=16, blank=True, help_text="image, tiff_page, pdf_page or pdf_image")
     page = models.PositiveIntegerField(null=True, blank=True, help_text="1-based page of a PDF or TIFF")
     preview = models.FileField(max_length=300, blank=True)
@@ -332,3 +343,75 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return f"group {self.number}"
+
+
+class Review(models.Model):
+    """A person's verdict on a pair, kept with the earlier ones: the newest is the pair's verdict.
+
+    It holds the content hashes of both images, so that the same two images in a later run of the same
+    owner come back with it.
+    """
+
+    class Decision(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed duplicate"
+        LEGITIMATE = "legitimate", "Legitimate reuse"
+        FALSE_POSITIVE = "false_positive", "False positive"
+
+    DISMISSED = (Decision.LEGITIMATE, Decision.FALSE_POSITIVE)
+
+    pair = models.ForeignKey(Pair, on_delete=models.CASCADE, related_name="reviews")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", help_text="the run's owner"
+    )
+    images = models.CharField(max_length=129, db_index=True, help_text="both content hashes, sorted")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.author} on {self.pair}"
+
+    @property
+    def dismissed(self) -> bool:
+        return self.decision in self.DISMISSED
+
+    @staticmethod
+    def images_of(pair: Pair) -> str:
+        return ":".join(sorted((pair.first.content_hash, pair.second.content_hash)))
+
+    @classmethod
+    def record(cls, pair: Pair, decision: str, comment: str, author) -> "Review":
+        return cls.objects.create(
+            pair=pair,
+            owner=pair.run.owner,
+            images=cls.images_of(pair),
+            decision=decision,
+            comment=comment,
+            author=author,
+        )
+
+    @classmethod
+    def latest_for(cls, pairs: list[Pair], owner) -> dict[int, "Review"]:
+        """Each pair's newest verdict: its own, or else the newest its owner gave the same two images before."""
+        own = {}
+        for review in cls.objects.filter(pair__in=pairs).select_related("author"):
+            own.setdefault(review.pair_id, review)
+        # an item whose file is gone has no hash: it is remembered by nothing
+        keys = {
+            cls.images_of(pair)
+            for pair in pairs
+            if pair.pk not in own and pair.first.content_hash and pair.second.content_hash
+        }
+        earlier = {}
+        for review in cls.objects.filter(owner=owner, images__in=keys).select_related("author", "pair__run"):
+            earlier.setdefault(review.images, review)
+        latest = {}
+        for pair in pairs:
+            review = own.get(pair.pk) or earlier.get(cls.images_of(pair))
+            if review is not None:
+                latest[pair.pk] = review
+        return latest

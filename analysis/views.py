@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
-from analysis.forms import TOO_MANY_FILES, UploadForm, upload_names
-from analysis.fragments import TOP_PAIRS, pair_drawing, run_context
-from analysis.models import Item, Run, Upload
+from analysis.forms import TOO_MANY_FILES, ReviewForm, UploadForm, upload_names
+from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, pair_drawing, run_context
+from analysis.models import Item, Review, Run, Upload
 from analysis.worker import announce_queued
 
 CSV_TOP = 50
@@ -61,8 +61,11 @@ def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     asked = request.GET.get("top", "")
     top = min(int(asked), 1000) if asked.isdigit() and int(asked) > TOP_PAIRS else TOP_PAIRS
+    review = request.GET.get("review", "")
+    review = review if review in REVIEW_FILTERS else ""
+    context = run_context(run, top, review, hide_dismissed=request.GET.get("hide_dismissed") == "1")
     template = "analysis/run_detail.html#results" if request.htmx else "analysis/run_detail.html"
-    return render(request, template, run_context(run, top))
+    return render(request, template, context)
 
 
 @login_required
@@ -100,11 +103,23 @@ def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
     run = _get_run_for_user(request, code)
     pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank)
-    return render(request, "analysis/pair_detail.html", {"run": run, "pair": pair, "drawing": pair_drawing(pair)})
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        Review.record(pair, form.cleaned_data["decision"], form.cleaned_data["comment"], request.user)
+        return redirect("pair_detail", code=run.code, rank=rank)
+    context = {
+        "run": run,
+        "pair": pair,
+        "drawing": pair_drawing(pair),
+        "form": form,
+        "review": Review.latest_for([pair], run.owner).get(pair.pk),
+        "history": pair.reviews.select_related("author"),
+    }
+    return render(request, "analysis/pair_detail.html", context, status=400 if form.errors else 200)
 
 
 @login_required

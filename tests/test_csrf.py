@@ -13,7 +13,15 @@ def strict_client(alice) -> Client:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["/", "/runs/{code}/cancel/", "/runs/{code}/delete/", "/accounts/logout/", "/accounts/signup/"]
+    "path",
+    [
+        "/",
+        "/runs/{code}/cancel/",
+        "/runs/{code}/delete/",
+        "/runs/{code}/pairs/1/",
+        "/accounts/logout/",
+        "/accounts/signup/",
+    ],
 )
 def test_every_post_needs_the_csrf_token(strict_client, queued_run, path):
     response = strict_client.post(path.format(code=queued_run.code), {"username": "mallory"})

@@ -149,6 +149,11 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
         "i => fetch(i.getAttribute('href')).then(r => r.ok && r.headers.get('content-type'))))"
     )
     assert loaded == ["image/jpeg", "image/jpeg"]
+    page.get_by_label("Confirmed duplicate").check()
+    page.get_by_label("Comment (optional)").fill("the same blot in figures 1 and 2")
+    page.get_by_role("button", name="Save verdict").click()
+    expect(page.locator(".review-box")).to_contain_text("Confirmed duplicate by alice")
+    expect(page.locator(".history")).to_contain_text("the same blot in figures 1 and 2")
     screenshot(page, "pair")
 
     page.get_by_role("link", name="History").click()
