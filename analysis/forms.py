@@ -88,8 +88,10 @@ def safe_name(path: str) -> str:
 
 
 class ReviewForm(forms.ModelForm):
+    decision = forms.ChoiceField(label="Your verdict", choices=Review.Decision.choices, widget=forms.RadioSelect)
+
     class Meta:
         model = Review
         fields = ["decision", "comment"]
-        widgets = {"decision": forms.RadioSelect, "comment": forms.Textarea(attrs={"rows": 3})}
-        labels = {"decision": "Your verdict", "comment": "Comment (optional)"}
+        widgets = {"comment": forms.Textarea(attrs={"rows": 3})}
+        labels = {"comment": "Comment (optional)"}

@@ -1,10 +1,14 @@
 """What the run page shows, shared by its first render, its htmx requests and the websocket consumer."""
 
+import io
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from django.template.loader import render_to_string
+from PIL import Image
 
+from analysis.engine.evidence import describe_change, describe_crop, intensity_change, second_onto_first
 from analysis.engine.stages import STAGES
 from analysis.models import Pair, Review, Run
 
@@ -132,3 +136,41 @@ def pair_drawing(pair: Pair, height: float = 400, gap: float = 24, max_lines: in
         region2=box(pair.region2, second_x, second_width),
         lines=lines,
     )
+
+
+def _view(item) -> np.ndarray:
+    with item.preview.open("rb") as stored, Image.open(stored) as picture:
+        return np.asarray(picture.convert("RGB"))
+
+
+def pair_overlay(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first item's view, the second's laid onto it by the found transform, and where it lands."""
+    first = _view(pair.first)
+    warped, covered = second_onto_first(
+        first,
+        _view(pair.second),
+        pair.matrix,
+        pair.mirrored,
+        (pair.first.width, pair.first.height),
+        (pair.second.width, pair.second.height),
+    )
+    return first, warped, covered
+
+
+def overlay_jpeg(pair: Pair) -> bytes:
+    _, warped, _ = pair_overlay(pair)
+    out = io.BytesIO()
+    Image.fromarray(warped).save(out, format="JPEG", quality=88)
+    return out.getvalue()
+
+
+def pair_findings(pair: Pair) -> list[str]:
+    """The transform in words: orientation and scale, how much each image the shared part is, contrast."""
+    if pair.matrix is None:
+        return []
+    first, warped, covered = pair_overlay(pair)
+    return [
+        pair.transform,
+        describe_crop(pair.region1, pair.region2),
+        describe_change(intensity_change(first, warped, covered)),
+    ]

@@ -229,6 +229,8 @@ class Run(models.Model):
                     region2=list(pair.alignment.region2) if pair.alignment else None,
                     points1=pair.alignment.points1.round(4).tolist() if pair.alignment else [],
                     points2=pair.alignment.points2.round(4).tolist() if pair.alignment else [],
+                    matrix=pair.alignment.matrix.round(6).tolist() if pair.alignment else None,
+                    mirrored=pair.alignment.mirrored if pair.alignment else False,
                 )
                 for rank, pair in enumerate(result.pairs, start=1)
             )
@@ -325,6 +327,9 @@ class Pair(models.Model):
     region2 = models.JSONField(null=True, blank=True)
     points1 = models.JSONField(default=list, blank=True)
     points2 = models.JSONField(default=list, blank=True)
+    # the second item's (mirrored, if so) pixels -> the first item's pixels: 2 rows of 3
+    matrix = models.JSONField(null=True, blank=True)
+    mirrored = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["rank"]

@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
 from analysis.forms import TOO_MANY_FILES, ReviewForm, UploadForm, upload_names
-from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, pair_drawing, run_context
+from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, overlay_jpeg, pair_drawing, pair_findings, run_context
 from analysis.models import Item, Review, Run, Upload
 from analysis.worker import announce_queued
 
@@ -115,11 +115,20 @@ def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
         "run": run,
         "pair": pair,
         "drawing": pair_drawing(pair),
+        "findings": pair_findings(pair),
         "form": form,
         "review": Review.latest_for([pair], run.owner).get(pair.pk),
         "history": pair.reviews.select_related("author"),
     }
     return render(request, "analysis/pair_detail.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def pair_overlay(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank, matrix__isnull=False)
+    return HttpResponse(overlay_jpeg(pair), content_type="image/jpeg")
 
 
 @login_required

@@ -1,6 +1,9 @@
+import io
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
 
 
 @pytest.mark.django_db
@@ -27,3 +30,28 @@ def test_a_pair_that_does_not_exist_is_404(alice_client, finished_run):
 @pytest.mark.django_db
 def test_bob_gets_404(bob_client, finished_run):
     assert bob_client.get(f"/runs/{finished_run.code}/pairs/1/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_lays_the_second_image_onto_the_first(alice_client, finished_run):
+    pair = finished_run.pairs.get(rank=1)
+    response = alice_client.get(f"/runs/{finished_run.code}/pairs/1/overlay.jpg")
+    assert response["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(response.content)) as overlay, Image.open(pair.first.preview.path) as view:
+        assert overlay.size == view.size
+        # the turned copy, turned back, is the first picture again
+        difference = np.abs(np.asarray(overlay, np.int16) - np.asarray(view.convert("RGB"), np.int16))
+        assert difference.mean() < 15
+
+
+@pytest.mark.django_db
+def test_it_says_the_transform_in_words(alice_client, finished_run):
+    html = alice_client.get(f"/runs/{finished_run.code}/pairs/1/").content.decode()
+    assert "the shared part is 100% of the first image and 100% of the second" in html
+    assert "same contrast and brightness" in html
+    assert f"/runs/{finished_run.code}/pairs/1/overlay.jpg" in html
+
+
+@pytest.mark.django_db
+def test_bob_gets_404_for_the_overlay(bob_client, finished_run):
+    assert bob_client.get(f"/runs/{finished_run.code}/pairs/1/overlay.jpg").status_code == 404

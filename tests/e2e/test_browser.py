@@ -149,6 +149,9 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
         "i => fetch(i.getAttribute('href')).then(r => r.ok && r.headers.get('content-type'))))"
     )
     assert loaded == ["image/jpeg", "image/jpeg"]
+    page.get_by_label("Difference").check()
+    assert page.evaluate("getComputedStyle(document.getElementById('overlay')).mixBlendMode") == "difference"
+    assert page.evaluate("document.getElementById('overlay').naturalWidth") > 0
     page.get_by_label("Confirmed duplicate").check()
     page.get_by_label("Comment (optional)").fill("the same blot in figures 1 and 2")
     page.get_by_role("button", name="Save verdict").click()
