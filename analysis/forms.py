@@ -1,8 +1,12 @@
+from functools import partial
+
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Sum
 
 from analysis.models import Review, Run, Upload
+from analysis.worker import announce_queued
 
 TOO_MANY_FILES = "At most {limit} files in one analysis."
 
@@ -32,12 +36,16 @@ class UploadForm(forms.Form):
         label="CLIP model",
         choices=[(name, name) for name in settings.CLIP_MODELS],
         initial=settings.CLIP_MODEL,
+        required=False,  # the configured model when none is asked for (API clients)
         help_text="ViT-B-32 is the fastest; ViT-L-14 ranks look-alikes best but is slow without a GPU.",
     )
 
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+
+    def clean_clip_model(self) -> str:
+        return self.cleaned_data["clip_model"] or settings.CLIP_MODEL
 
     def clean_files(self):
         files = self.cleaned_data["files"]
@@ -64,6 +72,16 @@ class UploadForm(forms.Form):
                 f" and these files hold {total / 1024**3:.1f} GB; delete old analyses to make room."
             )
         return files
+
+    def save(self, paths: list[str]) -> Run:
+        """The queued run with its files; a worker is woken once it is committed."""
+        files = self.cleaned_data["files"]
+        with transaction.atomic():
+            run = Run.objects.create(owner=self.owner, clip_model=self.cleaned_data["clip_model"])
+            for file, name in zip(files, upload_names(files, paths), strict=True):
+                Upload.store(run, file, name)
+            transaction.on_commit(partial(announce_queued, run.pk))
+        return run
 
 
 def upload_names(files: list, paths: list[str]) -> list[str]:
@@ -95,3 +113,7 @@ class ReviewForm(forms.ModelForm):
         fields = ["decision", "comment"]
         widgets = {"comment": forms.Textarea(attrs={"rows": 3})}
         labels = {"comment": "Comment (optional)"}
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label="What will use it", max_length=100, help_text="for example: the editorial system")

@@ -1,6 +1,7 @@
 """Analysis runs and what they found. The database, not the channel layer, holds the truth about a run."""
 
 import hashlib
+import secrets
 import shutil
 import uuid
 from datetime import timedelta
@@ -420,3 +421,37 @@ class Review(models.Model):
             if review is not None:
                 latest[pair.pk] = review
         return latest
+
+
+class ApiToken(models.Model):
+    """A key for the JSON API. Only its SHA-256 is kept: the key itself is shown once, when it is made."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="what uses it, e.g. the editorial system")
+    digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner})"
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, owner, name: str) -> tuple["ApiToken", str]:
+        key = f"dc_{secrets.token_urlsafe(32)}"
+        return cls.objects.create(owner=owner, name=name, digest=cls._digest(key)), key
+
+    @classmethod
+    def owner_of(cls, key: str):
+        """The user a key belongs to, or None; notes when it was used."""
+        token = cls.objects.select_related("owner").filter(digest=cls._digest(key), owner__is_active=True).first()
+        if token is None:
+            return None
+        cls.objects.filter(pk=token.pk).update(last_used=timezone.now())
+        return token.owner

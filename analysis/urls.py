@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from analysis import views
+from analysis import api, views
 
 urlpatterns = [
     path("", views.upload, name="upload"),
@@ -18,6 +18,12 @@ urlpatterns = [
         views.item_picture,
         name="item_picture",
     ),
+    path("accounts/api-keys/", views.api_keys, name="api_keys"),
+    path("accounts/api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("api/runs/", api.runs, name="api_runs"),
+    path("api/runs/<uuid:code>/", api.run, name="api_run"),
+    path("api/runs/<uuid:code>/pairs/", api.pairs, name="api_pairs"),
+    path("api/runs/<uuid:code>/pairs.csv", api.pairs_csv, name="api_csv"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),

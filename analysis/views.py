@@ -1,5 +1,3 @@
-import csv
-from functools import partial
 from uuid import UUID
 
 from django.conf import settings
@@ -7,19 +5,15 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import TooManyFilesSent
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from analysis.engine.report import CSV_COLUMNS, csv_row
-from analysis.forms import TOO_MANY_FILES, ReviewForm, UploadForm, upload_names
+from analysis.exports import csv_response
+from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, UploadForm
 from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, overlay_jpeg, pair_drawing, pair_findings, run_context
-from analysis.models import Item, Review, Run, Upload
-from analysis.worker import announce_queued
-
-CSV_TOP = 50
+from analysis.models import ApiToken, Item, Review, Run
 
 
 def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
@@ -36,12 +30,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     except TooManyFilesSent:  # far more than the form's limit: Django stopped reading
         form, refusal = UploadForm(owner=request.user), TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES)
     if request.method == "POST" and form.is_bound and form.is_valid():
-        files = form.cleaned_data["files"]
-        with transaction.atomic():
-            run = Run.objects.create(owner=request.user, clip_model=form.cleaned_data["clip_model"])
-            for file, name in zip(files, upload_names(files, request.POST.getlist("paths")), strict=True):
-                Upload.store(run, file, name)
-            transaction.on_commit(partial(announce_queued, run.pk))
+        run = form.save(request.POST.getlist("paths"))
         return HttpResponseClientRedirect(run.get_absolute_url()) if request.htmx else redirect(run)
     template = "analysis/upload.html#errors" if request.htmx else "analysis/upload.html"
     recent = request.user.runs.all()[:5]
@@ -90,16 +79,7 @@ def run_delete(request: HttpRequest, code: UUID) -> HttpResponse:
 @require_GET
 def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    pairs = run.pairs.select_related("first", "second")
-    every = request.GET.get("all") == "1"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="deepchecker-{run.code}{"-all" if every else ""}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for p in pairs if every else pairs[:CSV_TOP]:
-        fields = (p.clip_score, p.local_matches, p.verdict, p.transform, p.content, p.region1, p.region2)
-        writer.writerow(csv_row(p.rank, p.first.name, p.second.name, *fields))
-    return response
+    return csv_response(run, every=request.GET.get("all") == "1")
 
 
 @login_required
@@ -154,6 +134,24 @@ def item_original(request: HttpRequest, code: UUID, number: int) -> FileResponse
 def _get_item(request: HttpRequest, code: UUID, number: int) -> Item:
     run = _get_run_for_user(request, code)
     return get_object_or_404(run.items.select_related("upload"), number=number)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    key = None
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _, key = ApiToken.issue(request.user, form.cleaned_data["name"])
+    context = {"form": ApiKeyForm() if key else form, "key": key, "tokens": request.user.api_tokens.all()}
+    return render(request, "analysis/api_keys.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(request.user.api_tokens, pk=pk).delete()
+    return redirect("api_keys")
 
 
 @require_http_methods(["GET", "POST"])

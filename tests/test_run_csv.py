@@ -27,7 +27,7 @@ def test_it_downloads_the_pairs_in_the_command_lines_format(alice_client, finish
 
 @pytest.mark.django_db
 def test_it_gives_the_top_pairs_or_all_of_them(alice_client, finished_run, monkeypatch):
-    monkeypatch.setattr("analysis.views.CSV_TOP", 1)
+    monkeypatch.setattr("analysis.exports.CSV_TOP", 1)
     assert finished_run.pairs_verified > 1
     assert len(rows(alice_client.get(f"/runs/{finished_run.code}/pairs.csv"))) == 2
     every = alice_client.get(f"/runs/{finished_run.code}/pairs.csv", {"all": "1"})

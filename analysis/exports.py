@@ -1,0 +1,61 @@
+"""The run's pairs for other programs: the CLI's CSV, and JSON for the API."""
+
+import csv
+
+from django.http import HttpResponse
+
+from analysis.engine.report import CSV_COLUMNS, csv_row
+from analysis.models import Pair, Run
+
+CSV_TOP = 50
+
+
+def csv_response(run: Run, every: bool) -> HttpResponse:
+    """The top CSV_TOP pairs, or every pair, in the command line's CSV format, as a download."""
+    pairs = run.pairs.select_related("first", "second")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="deepchecker-{run.code}{"-all" if every else ""}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for p in pairs if every else pairs[:CSV_TOP]:
+        fields = (p.clip_score, p.local_matches, p.verdict, p.transform, p.content, p.region1, p.region2)
+        writer.writerow(csv_row(p.rank, p.first.name, p.second.name, *fields))
+    return response
+
+
+def pair_json(pair: Pair, review) -> dict:
+    return {
+        "rank": pair.rank,
+        "image1": pair.first.name,
+        "image2": pair.second.name,
+        "clip_score": pair.clip_score,
+        "local_matches": pair.local_matches,
+        "verdict": pair.verdict,
+        "transform": pair.transform,
+        "content_agreement": pair.content,
+        "region1": pair.region1,
+        "region2": pair.region2,
+        "review": review.decision if review else None,
+    }
+
+
+def run_json(run: Run) -> dict:
+    return {
+        "code": str(run.code),
+        "status": run.status,
+        "stage": run.stage,
+        "stage_done": run.stage_done,
+        "stage_total": run.stage_total,
+        "clip_model": run.clip_model,
+        "items": run.item_count,
+        "skipped": run.skipped_count,
+        "pairs_verified": run.pairs_verified,
+        "duplicates": run.duplicate_count,
+        "groups": run.group_count,
+        "clip_notice": run.clip_notice,
+        "error": run.error,
+        "timings": run.timings,
+        "created": run.created.isoformat(),
+        "started": run.started.isoformat() if run.started else None,
+        "finished": run.finished.isoformat() if run.finished else None,
+    }

@@ -1,0 +1,110 @@
+"""The JSON API with bearer keys: submit a run, follow it, fetch its pairs and CSV."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from analysis.engine.report import CSV_COLUMNS
+from analysis.models import ApiToken, Run
+from analysis.worker import ANALYSIS_CHANNEL
+from tests.layers import received
+
+
+def api(key: str) -> Client:
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture
+def alice_api(alice) -> Client:
+    return api(ApiToken.issue(alice, "editorial system")[1])
+
+
+@pytest.fixture
+def bob_api(bob) -> Client:
+    return api(ApiToken.issue(bob, "bob's script")[1])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", [None, "Bearer nonsense", "Basic YWxpY2U6eA=="])
+def test_without_a_valid_key_it_answers_401(client, alice_client, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/runs/", headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": "an API key is needed: Authorization: Bearer <key>"}
+    assert alice_client.get("/api/runs/").status_code == 401  # a signed-in browser session is not a key
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_program_submits_a_run_without_csrf(alice, alice_api):
+    files = [SimpleUploadedFile("a.png", b"one"), SimpleUploadedFile("b.png", b"two")]
+    response = alice_api.post("/api/runs/", {"files": files, "paths": ["fig/a.png", "fig/b.png"]})
+    assert response.status_code == 201
+    body = response.json()
+    run = Run.objects.get(owner=alice)
+    assert (body["code"], body["status"]) == (str(run.code), "queued")
+    assert body["links"]["self"] == f"http://testserver/api/runs/{run.code}/"
+    assert sorted(run.uploads.values_list("name", flat=True)) == ["fig/a.png", "fig/b.png"]
+    assert received(ANALYSIS_CHANNEL) == [{"type": "run.queued", "run": run.pk}]
+
+
+@pytest.mark.django_db
+def test_a_refused_submission_says_why(alice_api, settings):
+    settings.UPLOAD_MAX_FILES = 1
+    files = [SimpleUploadedFile("a.png", b"one"), SimpleUploadedFile("b.png", b"two")]
+    response = alice_api.post("/api/runs/", {"files": files})
+    assert response.status_code == 400
+    assert response.json()["errors"]["files"][0]["message"] == "At most 1 files in one analysis."
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_reports_a_finished_run_with_its_groups_and_skipped_files(alice_api, finished_run):
+    body = alice_api.get(f"/api/runs/{finished_run.code}/").json()
+    assert (body["status"], body["items"], body["duplicates"], body["groups"]) == ("done", 3, 1, 1)
+    assert sorted(body["duplicate_groups"][0]) == ["fig1/blot.png", "fig2/blot_turned.png"]
+    assert body["skipped_files"][0]["name"] == "notes.jpg"
+    assert "semantic ranking unavailable" in body["clip_notice"]
+
+
+@pytest.mark.django_db
+def test_it_lists_the_pairs_as_json_and_as_csv(alice_api, alice_client, finished_run):
+    alice_client.post(f"/runs/{finished_run.code}/pairs/1/", {"decision": "confirmed"})
+    pairs = alice_api.get(f"/api/runs/{finished_run.code}/pairs/").json()["pairs"]
+    assert len(pairs) == finished_run.pairs_verified
+    best = pairs[0]
+    assert {best["image1"], best["image2"]} == {"fig1/blot.png", "fig2/blot_turned.png"}
+    assert (best["verdict"], best["review"]) == ("duplicate", "confirmed")
+    assert best["transform"].startswith("rotated")
+    duplicates = alice_api.get(f"/api/runs/{finished_run.code}/pairs/", {"verdict": "duplicate"}).json()["pairs"]
+    assert [pair["rank"] for pair in duplicates] == [1]
+    rows = list(csv.reader(io.StringIO(alice_api.get(f"/api/runs/{finished_run.code}/pairs.csv").content.decode())))
+    assert rows[0] == CSV_COLUMNS and rows[1][5] == "duplicate"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["", "pairs/", "pairs.csv"])
+def test_bobs_key_gets_404_on_alices_run(bob_api, finished_run, path):
+    assert bob_api.get(f"/api/runs/{finished_run.code}/{path}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_user_makes_a_key_sees_it_once_and_revokes_it(alice_client, alice):
+    response = alice_client.post("/accounts/api-keys/", {"name": "editorial system"})
+    key = response.context["key"]
+    assert key.startswith("dc_") and key.encode() in response.content
+    token = ApiToken.objects.get(owner=alice)
+    assert token.digest != key and key not in token.digest  # only its hash is kept
+    assert key.encode() not in alice_client.get("/accounts/api-keys/").content
+    assert api(key).get("/api/runs/").status_code == 200
+    alice_client.post(f"/accounts/api-keys/{token.pk}/revoke/")
+    assert api(key).get("/api/runs/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_bob_cannot_revoke_alices_key(bob_client, alice):
+    token, _ = ApiToken.issue(alice, "editorial system")
+    assert bob_client.post(f"/accounts/api-keys/{token.pk}/revoke/").status_code == 404
+    assert ApiToken.objects.filter(pk=token.pk).exists()
