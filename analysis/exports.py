@@ -31,6 +31,8 @@ def pair_json(pair: Pair, review) -> dict:
         "clip_score": pair.clip_score,
         "local_matches": pair.local_matches,
         "verdict": pair.verdict,
+        "confidence": pair.confidence,
+        "confidence_band": pair.confidence_band,
         "transform": pair.transform,
         "content_agreement": pair.content,
         "region1": pair.region1,

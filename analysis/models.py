@@ -13,6 +13,8 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from analysis.engine.confidence import band
+
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
     from analysis.engine.pipeline import Result
 
@@ -232,6 +234,7 @@ class Run(models.Model):
                     points2=pair.alignment.points2.round(4).tolist() if pair.alignment else [],
                     matrix=pair.alignment.matrix.round(6).tolist() if pair.alignment else None,
                     mirrored=pair.alignment.mirrored if pair.alignment else False,
+                    confidence=round(pair.confidence, 4),
                 )
                 for rank, pair in enumerate(result.pairs, start=1)
             )
@@ -331,12 +334,17 @@ class Pair(models.Model):
     # the second item's (mirrored, if so) pixels -> the first item's pixels: 2 rows of 3
     matrix = models.JSONField(null=True, blank=True)
     mirrored = models.BooleanField(default=False)
+    confidence = models.FloatField(null=True, blank=True, help_text="calibrated probability of a true duplicate")
 
     class Meta:
         ordering = ["rank"]
 
     def __str__(self) -> str:
         return f"{self.first} ~ {self.second}"
+
+    @property
+    def confidence_band(self) -> str:
+        return "" if self.confidence is None else band(self.confidence)
 
 
 class Group(models.Model):

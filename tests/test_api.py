@@ -76,7 +76,7 @@ def test_it_lists_the_pairs_as_json_and_as_csv(alice_api, alice_client, finished
     assert len(pairs) == finished_run.pairs_verified
     best = pairs[0]
     assert {best["image1"], best["image2"]} == {"fig1/blot.png", "fig2/blot_turned.png"}
-    assert (best["verdict"], best["review"]) == ("duplicate", "confirmed")
+    assert (best["verdict"], best["review"], best["confidence_band"]) == ("duplicate", "confirmed", "high")
     assert best["transform"].startswith("rotated")
     duplicates = alice_api.get(f"/api/runs/{finished_run.code}/pairs/", {"verdict": "duplicate"}).json()["pairs"]
     assert [pair["rank"] for pair in duplicates] == [1]

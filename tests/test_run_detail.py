@@ -37,6 +37,7 @@ def test_it_shows_the_results_of_a_finished_run(alice_client, finished_run):
     assert "Cancel analysis" not in html
     assert "fig1/blot.png" in html and "fig2/blot_turned.png" in html
     assert "Duplicate</span>" in html
+    assert "confidence 100% (high)" in html
     assert "rotated" in html
     assert "Group 1 · 2 items" in html
     assert "<strong>notes.jpg</strong>: not a readable image" in html

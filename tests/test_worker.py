@@ -28,6 +28,8 @@ def test_it_analyses_a_queued_run_and_stores_what_it_found(finished_run: Run):
     best = run.pairs.first()
     assert {best.first.name, best.second.name} == {"fig1/blot.png", "fig2/blot_turned.png"}
     assert best.verdict == "duplicate"
+    assert best.confidence > 0.99 and best.confidence_band == "high"
+    assert all(pair.confidence < 0.5 for pair in run.pairs.exclude(verdict="duplicate"))
     assert run.items.get(name="notes.jpg").skipped.startswith("not a readable image")
 
 

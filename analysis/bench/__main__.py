@@ -15,7 +15,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from analysis.bench.dataset import TRANSFORMS, Dataset, quality_set, scaling_set
+from analysis.engine import confidence
 from analysis.engine.pipeline import DUPLICATE, Options, Result, find_duplicates
 from analysis.engine.sources import collect_files
 
@@ -30,12 +33,13 @@ def main() -> int:
     parser.add_argument("--clip", action="store_true", help="run CLIP too (needs downloaded weights)")
     parser.add_argument("--show-errors", action="store_true", help="list missed and false pairs")
     parser.add_argument("--dump", type=Path, help="write every verified pair with its evidence to this TSV")
+    parser.add_argument("--calibrate", action="store_true", help="fit the confidence model on the quality set")
     args = parser.parse_args()
     options = Options(use_clip=args.clip, workers=args.workers)
 
     with tempfile.TemporaryDirectory(prefix="deepchecker-bench-") as folder:
         if not args.no_quality:
-            quality(Path(folder) / "quality", args.seed, options, args.show_errors, args.dump)
+            quality(Path(folder) / "quality", args.seed, options, args.show_errors, args.dump, args.calibrate)
         if not args.no_scaling:
             scaling(Path(folder), args.scaling, options)
     return 0
@@ -48,7 +52,9 @@ def run(dataset: Dataset, options: Options) -> tuple[Result, float]:
     return result, time.perf_counter() - started
 
 
-def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Path | None) -> None:
+def quality(
+    root: Path, seed: int, options: Options, show_errors: bool, dump: Path | None, calibrate: bool = False
+) -> None:
     started = time.perf_counter()
     dataset = quality_set(root, seed)
     print(f"quality set: {len(dataset.entries)} files generated in {time.perf_counter() - started:.0f} s (seed {seed})")
@@ -96,6 +102,7 @@ def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Pa
     print(f"false positives among {len(hard)} hard-negative pairs: {len(false_hard)}")
     print(f"false positives in all: {len(found - truth)}")
     print_timings(result, elapsed)
+    report_confidence(result, truth, calibrate)
     if dump:
         with dump.open("w") as out:
             out.write("truth\tverdict\tinliers\tcontent\tblocks\tclip\timage1\timage2\n")
@@ -120,6 +127,21 @@ def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Pa
             print(
                 f"  false: {names[i]} ~ {names[j]}: {pair.local_matches} matches, content {pair.alignment.content:.2f}"
             )
+
+
+def report_confidence(result: Result, truth: set[tuple[int, int]], calibrate: bool) -> None:
+    rows = np.array([pair.evidence for pair in result.pairs])
+    true = np.array([(pair.first, pair.second) in truth for pair in result.pairs], dtype=float)
+    if calibrate:
+        coefficients = confidence.fit(rows, true)
+        print("confidence coefficients (" + ", ".join(confidence.FEATURES) + "):")
+        print(f"  {coefficients}")
+    else:
+        coefficients = confidence.COEFFICIENTS
+    predicted = np.array([confidence.confidence(row, coefficients) for row in rows])
+    print("confidence calibration (predicted -> share truly duplicated, over verified pairs):")
+    for low, high, count, mean, share in confidence.reliability(predicted, true):
+        print(f"  {low:.2f}-{high:.2f}  {count:6d} pairs  predicted {mean:.3f}  true {share:.3f}")
 
 
 def _same_page(first: str, second: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import candidates, embed
+from . import candidates, confidence, embed
 from .candidates import CandidateOptions
 from .features import FeatureOptions, ItemFeatures, read_file
 from .groups import connected_groups
@@ -88,6 +88,21 @@ class Pair:
     local_matches: int
     verdict: str  # DUPLICATE, SIMILAR or ""
     alignment: Alignment | None
+    confidence: float = 0.0  # the calibrated probability that it is a true duplicate
+
+    @property
+    def evidence(self) -> list[float]:
+        """The confidence model's inputs."""
+        a = self.alignment
+        return confidence.features(
+            self.verdict == DUPLICATE,
+            a.inliers if a else 0,
+            a.content if a else None,
+            a.blocks if a else 0,
+            a.region1 if a else None,
+            a.region2 if a else None,
+            self.clip_score,
+        )
 
     @property
     def transform(self) -> str:
@@ -273,7 +288,9 @@ def _verify(
             break
     if not best_verdict and clip_score is not None and clip_score >= options.verdicts.similar_clip:
         best_verdict = SIMILAR
-    return Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
+    pair = Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
+    pair.confidence = confidence.confidence(pair.evidence)
+    return pair
 
 
 def _verify_units(
