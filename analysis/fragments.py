@@ -1,9 +1,11 @@
 """What the run page shows, shared by its first render, its htmx requests and the websocket consumer."""
 
+import base64
 import io
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from django.template.loader import render_to_string
 from PIL import Image
@@ -174,3 +176,60 @@ def pair_findings(pair: Pair) -> list[str]:
         describe_crop(pair.region1, pair.region2),
         describe_change(intensity_change(first, warped, covered)),
     ]
+
+
+def evidence_jpeg(pair: Pair, height: int = 300, max_lines: int = 60) -> bytes:
+    """Both views side by side at one height, the matched regions outlined and some inliers joined."""
+    first, second = _view(pair.first), _view(pair.second)
+    widths = [round(height * view.shape[1] / view.shape[0]) for view in (first, second)]
+    gap = 12
+    canvas = np.full((height, widths[0] + gap + widths[1], 3), 255, np.uint8)
+    canvas[:, : widths[0]] = cv2.resize(first, (widths[0], height), interpolation=cv2.INTER_AREA)
+    canvas[:, widths[0] + gap :] = cv2.resize(second, (widths[1], height), interpolation=cv2.INTER_AREA)
+    offsets = (0, widths[0] + gap)
+
+    def place(point, side: int) -> tuple[int, int]:
+        return (offsets[side] + round(point[0] * widths[side]), round(point[1] * height))
+
+    step = max(1, math.ceil(len(pair.points1) / max_lines))
+    for a, b in zip(pair.points1[::step], pair.points2[::step], strict=True):
+        cv2.line(canvas, place(a, 0), place(b, 1), (25, 195, 125), 1, cv2.LINE_AA)
+    for side, region in enumerate((pair.region1, pair.region2)):
+        if region:
+            cv2.rectangle(canvas, place(region[:2], side), place(region[2:], side), (255, 59, 48), 2)
+    out = io.BytesIO()
+    Image.fromarray(canvas).save(out, format="JPEG", quality=82)
+    return out.getvalue()
+
+
+def report_context(run: Run) -> dict:
+    """Everything the downloadable report records: inputs, settings, software, findings with evidence."""
+    flagged = list(run.pairs.exclude(verdict="").select_related("first", "second"))
+    reviews = Review.latest_for(flagged, run.owner)
+    findings = [
+        {
+            "pair": pair,
+            "review": reviews.get(pair.pk),
+            "evidence": "data:image/jpeg;base64," + base64.b64encode(evidence_jpeg(pair)).decode(),
+            "findings": pair_findings(pair),
+        }
+        for pair in flagged
+    ]
+    return {
+        "run": run,
+        "uploads": run.uploads.all(),
+        "findings": findings,
+        "groups": run.groups.prefetch_related("items"),
+        "skipped": run.items.exclude(skipped=""),
+        "settings": sorted(_flatten(run.settings).items()),
+    }
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -55,6 +55,8 @@ class Run(models.Model):
     group_count = models.PositiveIntegerField(default=0)
     clip_notice = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True, help_text="every engine setting and threshold used")
+    software = models.JSONField(default=dict, blank=True, help_text="versions of the code and libraries used")
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True, help_text="the worker holding the run")
@@ -156,6 +158,10 @@ class Run(models.Model):
                 status=self.Status.QUEUED, worker="", lease_until=None, attempts=models.F("attempts") - 1, stage=""
             )
         )
+
+    def record_setup(self, engine_settings: dict, software: dict) -> None:
+        self.settings, self.software = engine_settings, software
+        self._held().update(settings=engine_settings, software=software)
 
     def set_stage(self, stage: str, done: int, total: int) -> None:
         self.stage, self.stage_done, self.stage_total = stage, done, total

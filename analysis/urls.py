@@ -10,6 +10,7 @@ urlpatterns = [
     path("runs/<uuid:code>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<uuid:code>/delete/", views.run_delete, name="run_delete"),
     path("runs/<uuid:code>/pairs.csv", views.run_csv, name="run_csv"),
+    path("runs/<uuid:code>/report.html", views.run_report, name="run_report"),
     path("runs/<uuid:code>/pairs/<int:rank>/", views.pair_detail, name="pair_detail"),
     path("runs/<uuid:code>/pairs/<int:rank>/overlay.jpg", views.pair_overlay, name="pair_overlay"),
     path("runs/<uuid:code>/items/<int:number>/original", views.item_original, name="item_original"),

@@ -12,7 +12,15 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from analysis.exports import csv_response
 from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, UploadForm
-from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, overlay_jpeg, pair_drawing, pair_findings, run_context
+from analysis.fragments import (
+    REVIEW_FILTERS,
+    TOP_PAIRS,
+    overlay_jpeg,
+    pair_drawing,
+    pair_findings,
+    report_context,
+    run_context,
+)
 from analysis.models import ApiToken, Item, Review, Run
 
 
@@ -80,6 +88,15 @@ def run_delete(request: HttpRequest, code: UUID) -> HttpResponse:
 def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     return csv_response(run, every=request.GET.get("all") == "1")
+
+
+@login_required
+@require_GET
+def run_report(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    response = render(request, "analysis/report.html", report_context(run))
+    response["Content-Disposition"] = f'attachment; filename="deepchecker-report-{run.code}.html"'
+    return response
 
 
 @login_required

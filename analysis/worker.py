@@ -8,11 +8,14 @@ out, up to JOB_MAX_ATTEMPTS attempts in all. Blocking code: it runs in a thread 
 import asyncio
 import logging
 import os
+import platform
 import socket
 import threading
 import time
 import uuid
+from dataclasses import asdict
 from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from asgiref.sync import async_to_sync
@@ -60,6 +63,32 @@ def notify(run: Run) -> None:
         async_to_sync(get_channel_layer().group_send)(run.group_name, {"type": "run.changed"})
     except Exception as exc:  # Redis restarting, say: the page catches up when it reconnects
         log.warning("progress of %s not announced: %s", run.code, exc)
+
+
+SOFTWARE = [
+    "deepchecker",
+    "django",
+    "channels",
+    "torch",
+    "torchvision",
+    "open-clip-torch",
+    "opencv-python-headless",
+    "numpy",
+    "pillow",
+    "pypdfium2",
+]
+
+
+def software_versions() -> dict[str, str]:
+    """What a report must name so that the same inputs give the same findings again."""
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return {"python": platform.python_version(), **{package: installed(package) for package in SOFTWARE}}
 
 
 class RunLost(Exception):
@@ -230,6 +259,7 @@ class QueueRunner:
                     workers=settings.ENGINE_WORKERS,
                     preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
                 )
+                run.record_setup(asdict(options), software_versions())
                 result = find_duplicates(files, options, StageReporter(run, announce), StopWatch(run, self, heartbeat))
                 with transaction.atomic():
                     if not run.holds_lease():
