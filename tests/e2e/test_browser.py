@@ -76,6 +76,9 @@ def shots() -> Path:
 
 
 def screenshot(page, name: str) -> None:
+    # a full-page picture: the thumbnails below the fold too, which the page loads lazily
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => img.loading = 'eager')")
+    page.wait_for_function("[...document.images].every(img => img.complete)")
     page.screenshot(path=shots() / f"{name}.jpg", full_page=True, type="jpeg", quality=80)
 
 
