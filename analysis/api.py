@@ -11,7 +11,6 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from analysis.exports import csv_response, pair_json, run_json
 from analysis.forms import TOO_MANY_FILES, UploadForm
 from analysis.models import ApiToken, Review, Run
+from analysis.views import _get_run_for_user
 
 
 def token_required(view: Callable) -> Callable:
@@ -33,10 +33,6 @@ def token_required(view: Callable) -> Callable:
         return view(request, *args, **kwargs)
 
     return checked
-
-
-def _run_for(request: HttpRequest, code: UUID) -> Run:
-    return get_object_or_404(Run.objects.visible_to(request.user), code=code)
 
 
 def _described(request: HttpRequest, run: Run) -> dict:
@@ -69,7 +65,7 @@ def runs(request: HttpRequest) -> JsonResponse:
 @token_required
 @require_GET
 def run(request: HttpRequest, code: UUID) -> JsonResponse:
-    found = _run_for(request, code)
+    found = _get_run_for_user(request, code)
     details = _described(request, found)
     details["duplicate_groups"] = [
         [item.name for item in group.items.all()] for group in found.groups.prefetch_related("items")
@@ -81,7 +77,7 @@ def run(request: HttpRequest, code: UUID) -> JsonResponse:
 @token_required
 @require_GET
 def pairs(request: HttpRequest, code: UUID) -> JsonResponse:
-    found = _run_for(request, code)
+    found = _get_run_for_user(request, code)
     chosen = list(found.pairs.select_related("first", "second"))
     if request.GET.get("verdict"):
         chosen = [pair for pair in chosen if pair.verdict == request.GET["verdict"]]
@@ -92,4 +88,4 @@ def pairs(request: HttpRequest, code: UUID) -> JsonResponse:
 @token_required
 @require_GET
 def pairs_csv(request: HttpRequest, code: UUID) -> HttpResponse:
-    return csv_response(_run_for(request, code), every=request.GET.get("all") == "1")
+    return csv_response(_get_run_for_user(request, code), every=request.GET.get("all") == "1")

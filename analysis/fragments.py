@@ -140,52 +140,53 @@ def pair_drawing(pair: Pair, height: float = 400, gap: float = 24, max_lines: in
     )
 
 
-def _view(item) -> np.ndarray:
-    with item.preview.open("rb") as stored, Image.open(stored) as picture:
-        return np.asarray(picture.convert("RGB"))
+def pair_views(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Both items' views as RGB arrays: decoded once, for every picture and finding of the pair."""
+
+    def view(item) -> np.ndarray:
+        with item.preview.open("rb") as stored, Image.open(stored) as picture:
+            return np.asarray(picture.convert("RGB"))
+
+    return view(pair.first), view(pair.second)
 
 
-def pair_overlay(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first item's view, the second's laid onto it by the found transform, and where it lands."""
-    first = _view(pair.first)
-    warped, covered = second_onto_first(
-        first,
-        _view(pair.second),
-        pair.matrix,
-        pair.mirrored,
-        (pair.first.width, pair.first.height),
-        (pair.second.width, pair.second.height),
-    )
-    return first, warped, covered
-
-
-def overlay_jpeg(pair: Pair) -> bytes:
-    _, warped, _ = pair_overlay(pair)
+def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(warped).save(out, format="JPEG", quality=88)
+    Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
     return out.getvalue()
 
 
-def pair_findings(pair: Pair) -> list[str]:
+def pair_overlay(pair: Pair, views: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The second item's view laid onto the first's by the found transform, and where it lands."""
+    first, second = views
+    size1, size2 = (pair.first.width, pair.first.height), (pair.second.width, pair.second.height)
+    return second_onto_first(first, second, pair.matrix, pair.mirrored, size1, size2)
+
+
+def overlay_jpeg(pair: Pair) -> bytes:
+    warped, _ = pair_overlay(pair, pair_views(pair))
+    return _jpeg(warped, 88)
+
+
+def pair_findings(pair: Pair, views: tuple[np.ndarray, np.ndarray]) -> list[str]:
     """The transform in words: orientation and scale, how much each image the shared part is, contrast."""
     if pair.matrix is None:
         return []
-    first, warped, covered = pair_overlay(pair)
+    warped, covered = pair_overlay(pair, views)
     return [
         pair.transform,
         describe_crop(pair.region1, pair.region2),
-        describe_change(intensity_change(first, warped, covered)),
+        describe_change(intensity_change(views[0], warped, covered)),
     ]
 
 
-def evidence_jpeg(pair: Pair, height: int = 300, max_lines: int = 60) -> bytes:
+def evidence_jpeg(pair: Pair, views: tuple[np.ndarray, np.ndarray], height: int = 300, max_lines: int = 60) -> bytes:
     """Both views side by side at one height, the matched regions outlined and some inliers joined."""
-    first, second = _view(pair.first), _view(pair.second)
-    widths = [round(height * view.shape[1] / view.shape[0]) for view in (first, second)]
+    widths = [round(height * view.shape[1] / view.shape[0]) for view in views]
     gap = 12
     canvas = np.full((height, widths[0] + gap + widths[1], 3), 255, np.uint8)
-    canvas[:, : widths[0]] = cv2.resize(first, (widths[0], height), interpolation=cv2.INTER_AREA)
-    canvas[:, widths[0] + gap :] = cv2.resize(second, (widths[1], height), interpolation=cv2.INTER_AREA)
+    canvas[:, : widths[0]] = cv2.resize(views[0], (widths[0], height), interpolation=cv2.INTER_AREA)
+    canvas[:, widths[0] + gap :] = cv2.resize(views[1], (widths[1], height), interpolation=cv2.INTER_AREA)
     offsets = (0, widths[0] + gap)
 
     def place(point, side: int) -> tuple[int, int]:
@@ -197,24 +198,24 @@ def evidence_jpeg(pair: Pair, height: int = 300, max_lines: int = 60) -> bytes:
     for side, region in enumerate((pair.region1, pair.region2)):
         if region:
             cv2.rectangle(canvas, place(region[:2], side), place(region[2:], side), (255, 59, 48), 2)
-    out = io.BytesIO()
-    Image.fromarray(canvas).save(out, format="JPEG", quality=82)
-    return out.getvalue()
+    return _jpeg(canvas, 82)
+
+
+def _finding(pair: Pair, review: Review | None) -> dict:
+    views = pair_views(pair)
+    return {
+        "pair": pair,
+        "review": review,
+        "evidence": "data:image/jpeg;base64," + base64.b64encode(evidence_jpeg(pair, views)).decode(),
+        "findings": pair_findings(pair, views),
+    }
 
 
 def report_context(run: Run) -> dict:
     """Everything the downloadable report records: inputs, settings, software, findings with evidence."""
     flagged = list(run.pairs.exclude(verdict="").select_related("first", "second"))
     reviews = Review.latest_for(flagged, run.owner)
-    findings = [
-        {
-            "pair": pair,
-            "review": reviews.get(pair.pk),
-            "evidence": "data:image/jpeg;base64," + base64.b64encode(evidence_jpeg(pair)).decode(),
-            "findings": pair_findings(pair),
-        }
-        for pair in flagged
-    ]
+    findings = [_finding(pair, reviews.get(pair.pk)) for pair in flagged]
     return {
         "run": run,
         "uploads": run.uploads.all(),

@@ -18,6 +18,7 @@ from analysis.fragments import (
     overlay_jpeg,
     pair_drawing,
     pair_findings,
+    pair_views,
     report_context,
     run_context,
 )
@@ -112,7 +113,7 @@ def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
         "run": run,
         "pair": pair,
         "drawing": pair_drawing(pair),
-        "findings": pair_findings(pair),
+        "findings": pair_findings(pair, pair_views(pair)),
         "form": form,
         "review": Review.latest_for([pair], run.owner).get(pair.pk),
         "history": pair.reviews.select_related("author"),

@@ -60,29 +60,24 @@ async def test_a_finished_run_sends_its_results_and_closes_normally(finished_run
         assert await connection.receive_output() == {"type": "websocket.close", "code": 1000}
 
 
+async def assert_refused(connection: WebsocketCommunicator) -> None:
+    accepted, _ = await connection.connect()
+    try:
+        assert not accepted
+    finally:
+        await connection.disconnect()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("who", ["bob", "anonymous"])
 async def test_nobody_else_may_listen(queued_run, bob, who):
-    connection = communicator(queued_run, bob if who == "bob" else AnonymousUser())
-    connected, _ = await connection.connect()
-    try:
-        assert not connected
-    finally:
-        await connection.disconnect()
+    await assert_refused(communicator(queued_run, bob if who == "bob" else AnonymousUser()))
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_from_a_foreign_origin_is_refused(queued_run):
-    connection = WebsocketCommunicator(
-        application,
-        f"/ws/runs/{queued_run.code}/",
-        headers=[(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1")],
-    )
-    connected, _ = await connection.connect()
-    try:
-        assert not connected
-    finally:
-        await connection.disconnect()
+    headers = [(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1")]
+    await assert_refused(WebsocketCommunicator(application, f"/ws/runs/{queued_run.code}/", headers=headers))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -33,7 +33,7 @@ from channels_redis.core import RedisChannelLayer
 from analysis.bench.pictures import save, scene
 from analysis.bench.processes import Redis, Site, free_port, stop, temporary_database
 
-FILES_PER_USER = 6
+FILES_PER_USER = 6  # three copies of one picture and three others
 
 
 def main() -> int:
@@ -74,7 +74,7 @@ def figures(root: Path, user: int) -> tuple[list[tuple[str, bytes]], set[frozens
     save(picture, folder / "fig1.png")
     save(np.rot90(picture), folder / "fig2_turned.png")
     save(picture[:, ::-1][40:440, 60:600], folder / "supplement" / "fig3_flipped_crop.png")
-    for other in range(3):
+    for other in range(FILES_PER_USER - 3):
         save(scene(5000 + 10 * user + other, 640, 480), folder / f"other_{other}.png")
     files = [(path.relative_to(folder).as_posix(), path.read_bytes()) for path in sorted(folder.rglob("*.png"))]
     copies = ["fig1.png", "fig2_turned.png", "supplement/fig3_flipped_crop.png"]
