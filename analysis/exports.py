@@ -1,6 +1,7 @@
-"""The run's pairs for other programs: the CLI's CSV, and JSON for the API."""
+"""The run for other programs and for the record: the CLI's CSV, JSON for the API, the report as PDF."""
 
 import csv
+import warnings
 
 from django.http import HttpResponse
 
@@ -21,6 +22,17 @@ def csv_response(run: Run, every: bool) -> HttpResponse:
         fields = (p.clip_score, p.local_matches, p.verdict, p.transform, p.content, p.region1, p.region2)
         writer.writerow(csv_row(p.rank, p.first.name, p.second.name, *fields))
     return response
+
+
+def report_pdf(html: str) -> bytes:
+    """The HTML report printed by WeasyPrint; it fetches nothing, as every picture is embedded."""
+    with warnings.catch_warnings():
+        # "HarfBuzz-Subset will be required by future versions": fonts are embedded whole until then
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import weasyprint  # loads Pango: only when a PDF is asked for
+
+    embedded_only = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    return weasyprint.HTML(string=html, url_fetcher=embedded_only).write_pdf()
 
 
 def pair_json(pair: Pair, review) -> dict:

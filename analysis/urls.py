@@ -11,6 +11,7 @@ urlpatterns = [
     path("runs/<uuid:code>/delete/", views.run_delete, name="run_delete"),
     path("runs/<uuid:code>/pairs.csv", views.run_csv, name="run_csv"),
     path("runs/<uuid:code>/report.html", views.run_report, name="run_report"),
+    path("runs/<uuid:code>/report.pdf", views.run_report_pdf, name="run_report_pdf"),
     path("runs/<uuid:code>/pairs/<int:rank>/", views.pair_detail, name="pair_detail"),
     path("runs/<uuid:code>/pairs/<int:rank>/overlay.jpg", views.pair_overlay, name="pair_overlay"),
     path("runs/<uuid:code>/items/<int:number>/original", views.item_original, name="item_original"),

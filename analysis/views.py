@@ -7,10 +7,11 @@ from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import TooManyFilesSent
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from analysis.exports import csv_response
+from analysis.exports import csv_response, report_pdf
 from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, UploadForm
 from analysis.fragments import (
     REVIEW_FILTERS,
@@ -97,6 +98,16 @@ def run_report(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     response = render(request, "analysis/report.html", report_context(run))
     response["Content-Disposition"] = f'attachment; filename="deepchecker-report-{run.code}.html"'
+    return response
+
+
+@login_required
+@require_GET
+def run_report_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
+    run = _get_run_for_user(request, code)
+    html = render_to_string("analysis/report.html", report_context(run), request)
+    response = HttpResponse(report_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="deepchecker-report-{run.code}.pdf"'
     return response
 
 

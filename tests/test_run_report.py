@@ -1,6 +1,8 @@
+import io
 import re
 
 import pytest
+from pypdf import PdfReader
 
 
 @pytest.mark.django_db
@@ -29,3 +31,26 @@ def test_the_same_run_gives_the_same_report(alice_client, finished_run):
 @pytest.mark.django_db
 def test_bob_gets_404(bob_client, finished_run):
     assert bob_client.get(f"/runs/{finished_run.code}/report.html").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_pdf_report_holds_the_same_record_with_its_evidence_pictures(alice_client, finished_run):
+    response = alice_client.get(f"/runs/{finished_run.code}/report.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="deepchecker-report-{finished_run.code}.pdf"'
+    pdf = PdfReader(io.BytesIO(response.content))
+    # long names and hashes wrap anywhere in the PDF: compare without white space
+    text = re.sub(r"\s", "", "".join(page.extract_text() for page in pdf.pages))
+    for upload in finished_run.uploads.all():
+        assert upload.name in text and upload.sha256 in text
+    assert "verdicts.duplicate_content0.75" in text and "opencv-python-headless" in text
+    assert "Pair1:duplicate,confidence100%(high)" in text
+    # every page lists the document's shared pictures
+    pictures = len({picture.name for page in pdf.pages for picture in page.images})
+    assert pictures == finished_run.pairs.exclude(verdict="").count()
+    assert alice_client.get(f"/runs/{finished_run.code}/report.pdf").content == response.content
+
+
+@pytest.mark.django_db
+def test_bob_gets_404_for_the_pdf(bob_client, finished_run):
+    assert bob_client.get(f"/runs/{finished_run.code}/report.pdf").status_code == 404
