@@ -32,7 +32,9 @@ def report_pdf(html: str) -> bytes:
         import weasyprint  # loads Pango: only when a PDF is asked for
 
     embedded_only = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    return weasyprint.HTML(string=html, url_fetcher=embedded_only).write_pdf()
+    # fontTools, WeasyPrint's subsetter when HarfBuzz's is missing, stamps each font with the time: same run, other bytes
+    whole_fonts = weasyprint.text.ffi.harfbuzz_subset is None
+    return weasyprint.HTML(string=html, url_fetcher=embedded_only).write_pdf(full_fonts=whole_fonts)
 
 
 def pair_json(pair: Pair, review) -> dict:
