@@ -11,24 +11,16 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from .previews import save_previews
-from .sources import (
-    Decoded,
-    Limits,
-    Skipped,
-    SourceFile,
-    UnreadableItem,
-    decode,
-    expand,
-)
+from .sources import Decoded
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .verify import Alignment
 
 
 @dataclass(frozen=True)
@@ -62,44 +54,7 @@ class ItemFeatures:
     kind: str = "image"  # as in sources.ItemRef
     page: int | None = None  # 0-based page of a PDF or TIFF
     preview: str | None = None  # the key of its pictures in the preview folder, when one was given
-
-
-def read_file(
-    source: SourceFile, limits: Limits, feature_options: FeatureOptions, preview_dir: str | None = None
-) -> tuple[list[ItemFeatures], list[Skipped]]:
-    """Features of every item in one file, and its pictures when preview_dir is given.
-
-    Runs in a worker process, so imports no torch.
-    """
-    try:
-        refs = expand(source, limits)
-    except UnreadableItem as exc:
-        return [], [Skipped(source.name, str(exc))]
-    except MemoryError:
-        return [], [Skipped(source.name, _too_big(limits))]
-    except Exception:
-        log.exception("unexpected error listing %s", source.name)
-        return [], [Skipped(source.name, "could not be read (internal error, logged)")]
-    features, skipped = [], []
-    for ref in refs:
-        try:
-            decoded = decode(ref, feature_options.sift_max_side, limits)
-            found = extract(decoded, feature_options)
-            if preview_dir:
-                found[0].preview = save_previews(decoded.rgb, ref.name, preview_dir)
-            features.extend(found)
-        except UnreadableItem as exc:
-            skipped.append(Skipped(ref.name, str(exc)))
-        except MemoryError:
-            skipped.append(Skipped(ref.name, _too_big(limits)))
-        except Exception:
-            log.exception("unexpected error reading %s", ref.name)
-            skipped.append(Skipped(ref.name, "could not be read (internal error, logged)"))
-    return features, skipped
-
-
-def _too_big(limits: Limits) -> str:
-    return f"needs more memory than a reader may use ({limits.reader_memory_mb} MB)"
+    clone: Alignment | None = None  # a region copied elsewhere in the picture (clones.py); whole items only
 
 
 def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
@@ -113,22 +68,25 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     boxes = split_panels(gray, options)
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]
-    separator = "&" if "#" in name else "#"
     panels = []
     for number, (x0, y0, x1, y1) in enumerate(boxes, start=1):
         box = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
-        panel_name = f"{name}{separator}panel={number}"
         size = (box[2] - box[0], box[3] - box[1])
-        panel = _describe(rgb[y0:y1, x0:x1], gray[y0:y1, x0:x1], panel_name, size, options)
+        panel = _describe(rgb[y0:y1, x0:x1], gray[y0:y1, x0:x1], panel_name(name, number), size, options)
         panel.parent, panel.box = name, box
         panels.append(panel)
     return [whole, *panels]
 
 
+def panel_name(name: str, number: int) -> str:
+    """fig.png#panel=2; a PDF page's figure: paper.pdf#page=3&panel=2."""
+    return f"{name}{'&' if '#' in name else '#'}panel={number}"
+
+
 def _describe(
     rgb: np.ndarray, gray: np.ndarray, name: str, original_size: tuple[int, int], options: FeatureOptions
 ) -> ItemFeatures:
-    sift_gray = _resize_longest(gray, _sift_side(gray.shape, options))
+    sift_gray = resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
     if np.count_nonzero(text) > options.max_mark_share * text.size:
         text[:] = 0  # marks everywhere are the picture itself (a brick wall, a mesh), not labels on it
@@ -136,7 +94,7 @@ def _describe(
     keypoints, descriptors = _sift(normalised, text, options)
 
     # never upscaled: on a small picture that would turn pixel noise into texture
-    check_gray = normalise_contrast(_resize_longest(gray, min(options.check_side, max(gray.shape))))
+    check_gray = normalise_contrast(resize_longest(gray, min(options.check_side, max(gray.shape))))
     check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA)
     # the dense check band-passes at up to 6 px: marks must not leak into the blocks beside them
     check_text = cv2.dilate(check_text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))) > 0
@@ -352,7 +310,7 @@ def _sift_side(shape: tuple[int, int], options: FeatureOptions) -> int:
     return min(max(longest, options.sift_min_side), options.sift_max_side)
 
 
-def _resize_longest(gray: np.ndarray, side: int) -> np.ndarray:
+def resize_longest(gray: np.ndarray, side: int) -> np.ndarray:
     height, width = gray.shape[:2]
     scale = side / max(height, width)
     if abs(scale - 1) < 1e-3:

@@ -15,9 +15,10 @@ import numpy as np
 
 from . import candidates, confidence, embed
 from .candidates import CandidateOptions
-from .features import FeatureOptions, ItemFeatures, read_file
+from .clones import CloneOptions
+from .features import FeatureOptions, ItemFeatures, panel_name
 from .groups import connected_groups
-from .readers import ReaderOptions, read_in_processes
+from .readers import ReaderOptions, read_file, read_in_processes
 from .sources import Limits, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
 from .verify import (
@@ -67,7 +68,12 @@ class Options:
     features: FeatureOptions = field(default_factory=FeatureOptions)
     candidates: CandidateOptions = field(default_factory=CandidateOptions)
     verify: VerifyOptions = field(default_factory=VerifyOptions)
+    clones: CloneOptions = field(default_factory=CloneOptions)
     verdicts: VerdictOptions = field(default_factory=VerdictOptions)
+
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in an item's pixels
+Place = tuple[int, int | None]  # an item, and one of its panels (numbered from 1) or None for all of it
 
 
 @dataclass
@@ -78,10 +84,19 @@ class Item:
     kind: str = "image"  # as in sources.ItemRef
     page: int | None = None
     preview: str | None = None  # key of its pictures in Options.preview_dir
+    panels: list[Box] = field(default_factory=list)  # a figure's picture panels, in reading order
+
+    def place_name(self, panel: int | None) -> str:
+        return self.name if panel is None else panel_name(self.name, panel)
 
 
 @dataclass
 class Pair:
+    """Two places that share pixels: in two items, or in one (two panels of a figure, a region cloned in it).
+
+    The alignment is between the items; the panels name where in them the shared region lies.
+    """
+
     first: int
     second: int
     clip_score: float | None
@@ -89,6 +104,17 @@ class Pair:
     verdict: str  # DUPLICATE, SIMILAR or ""
     alignment: Alignment | None
     confidence: float = 0.0  # the calibrated probability that it is a true duplicate
+    first_panel: int | None = None
+    second_panel: int | None = None
+
+    @property
+    def places(self) -> tuple[Place, Place]:
+        return (self.first, self.first_panel), (self.second, self.second_panel)
+
+    @property
+    def within(self) -> bool:
+        """Both sides in one item: a copy inside a figure or a picture."""
+        return self.first == self.second
 
     @property
     def evidence(self) -> list[float]:
@@ -114,13 +140,17 @@ class Result:
     items: list[Item]
     skipped: list[Skipped]
     pairs: list[Pair]  # every verified pair, best first
-    groups: list[list[int]]  # indices into items
+    groups: list[list[Place]]  # places that are copies of each other, across items
     clip_notice: str | None  # why the CLIP stage did not run, None when it did
     timings: dict[str, float]
 
     @property
     def duplicates(self) -> list[Pair]:
         return [pair for pair in self.pairs if pair.verdict == DUPLICATE]
+
+    def place_name(self, place: Place) -> str:
+        item, panel = place
+        return self.items[item].place_name(panel)
 
 
 class Cancelled(Exception):
@@ -158,7 +188,7 @@ def find_duplicates(
 
     started = time.perf_counter()
     device = best_device()
-    found = _candidates(units, owner, embeddings, options, device, report)
+    found, panel_pairs = _candidates(units, owner, embeddings, options, device, report)
     # a PDF page's rendering holds its embedded images by construction: no finding
     for first, second in list(found):
         if whole[first].inside == whole[second].name or whole[second].inside == whole[first].name:
@@ -166,23 +196,34 @@ def find_duplicates(
     timings["candidates"] = time.perf_counter() - started
     check()
 
+    items = [
+        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, _panels(f, units)) for f in whole
+    ]
     started = time.perf_counter()
     pairs = []
-    total = len(found)
+    total = len(found) + len(panel_pairs)
     for done, ((first, second), tries) in enumerate(sorted(found.items()), start=1):
         pairs.append(_verify(units, whole, embeddings, first, second, tries, options, device))
         if done % 20 == 0 or done == total:
             report("verifying", done, total)
             check()
+    for done, ((u, v), view) in enumerate(sorted(panel_pairs.items()), start=len(found) + 1):
+        pair = _verify_panels(units, whole, owner[u], u, v, view, options, device)
+        if pair.verdict:  # panels of one figure are expected to differ: only a finding is worth a line
+            pairs.append(pair)
+        if done % 20 == 0 or done == total:
+            report("verifying", done, total)
+            check()
+    pairs = [_named(pair, items) for pair in pairs]
+    pairs = _with_clones(pairs, whole, items)
     pairs.sort(key=_pair_rank)
     timings["verifying"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    groups = connected_groups((p.first, p.second) for p in pairs if p.verdict == DUPLICATE)
+    # a copy inside one item is a finding, not a group of items
+    groups = connected_groups(p.places for p in pairs if p.verdict == DUPLICATE and not p.within)
     report("grouping", 1, 1)
     timings["grouping"] = time.perf_counter() - started
-
-    items = [Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview) for f in whole]
     return Result(items, skipped, pairs, groups, clip_notice, timings)
 
 
@@ -197,13 +238,15 @@ def _read(
         check()
 
     workers = options.workers or os.cpu_count() or 1
+    reader_options = ReaderOptions(
+        options.limits, options.features, options.verify, options.clones, options.preview_dir
+    )
     if workers == 1 or total <= 1:
         results = []
         for source in files:
-            results.append(read_file(source, options.limits, options.features, options.preview_dir))
+            results.append(read_file(source, reader_options))
             on_done(len(results))
     else:
-        reader_options = ReaderOptions(options.limits, options.features, options.preview_dir)
         results = read_in_processes(files, reader_options, workers, on_done)
     features = [item for found, _ in results for item in found]
     skipped = [item for _, lost in results for item in lost]
@@ -235,8 +278,11 @@ def _candidates(
     options: Options,
     device,
     report: Progress,
-) -> dict[tuple[int, int], dict[tuple[int, int], int | None]]:
-    """Item pairs to verify, each with the unit pairs to try and the dihedral view the signature found."""
+) -> tuple[dict[tuple[int, int], dict[tuple[int, int], int | None]], dict[tuple[int, int], int | None]]:
+    """Pairs to verify, with the dihedral view the signature found, if it did.
+
+    Item pairs, each with the unit pairs to try; and pairs of panels of one figure.
+    """
     report("candidates", 0, len(units))
     unit_pairs: dict[tuple[int, int], int | None] = {}
     if embeddings is not None and len(embeddings) > 1:
@@ -248,9 +294,13 @@ def _candidates(
     unit_pairs.update(views)
 
     found: dict[tuple[int, int], dict[tuple[int, int], int | None]] = {}
+    panel_pairs: dict[tuple[int, int], int | None] = {}
     for (u, v), view in unit_pairs.items():
         i, j = owner[u], owner[v]
         if i == j:
+            # two panels of one figure; a figure and its own panel share pixels by construction
+            if units[u].parent is not None and units[v].parent is not None:
+                panel_pairs[(u, v)] = view
             continue
         if i > j:
             u, v, i, j = v, u, j, i
@@ -259,7 +309,7 @@ def _candidates(
         if view is not None or (u, v) not in tries:
             tries[(u, v)] = view
     report("candidates", len(units), len(units))
-    return found
+    return found, panel_pairs
 
 
 def _verify(
@@ -291,6 +341,63 @@ def _verify(
     pair = Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
     pair.confidence = confidence.confidence(pair.evidence)
     return pair
+
+
+def _verify_panels(
+    units: list[ItemFeatures],
+    items: list[ItemFeatures],
+    item: int,
+    first: int,
+    second: int,
+    view: int | None,
+    options: Options,
+    device,
+) -> Pair:
+    """Two panels of one figure, as a pair of the figure with itself."""
+    verdict, alignment = _verify_units(units[first], units[second], view, options, device)
+    if alignment is not None:
+        size = items[item].original_size
+        alignment = lift(alignment, _box(units[first]), size, _box(units[second]), size)
+    pair = Pair(item, item, None, alignment.inliers if alignment else 0, verdict, alignment)
+    pair.confidence = confidence.confidence(pair.evidence)
+    return pair
+
+
+def _named(pair: Pair, items: list[Item]) -> Pair:
+    """The pair with each side named by the panel its shared region lies in, if it lies in one."""
+    if pair.alignment is not None:
+        pair.first_panel = _panel_at(pair.alignment.region1, items[pair.first])
+        pair.second_panel = _panel_at(pair.alignment.region2, items[pair.second])
+    return pair
+
+
+def _panel_at(region: tuple[float, float, float, float], item: Item) -> int | None:
+    """The panel that holds most of a region given in fractions of the item's size."""
+    width, height = item.original_size
+    x0, y0, x1, y1 = region[0] * width, region[1] * height, region[2] * width, region[3] * height
+    area = max((x1 - x0) * (y1 - y0), 1e-9)
+    for number, (px0, py0, px1, py1) in enumerate(item.panels, start=1):
+        inside = max(0.0, min(x1, px1) - max(x0, px0)) * max(0.0, min(y1, py1) - max(y0, py0))
+        if inside >= 0.75 * area:  # a region drawn with a margin may stick out of its panel a little
+            return number
+    return None
+
+
+def _with_clones(pairs: list[Pair], whole: list[ItemFeatures], items: list[Item]) -> list[Pair]:
+    """The pairs, and each region copied inside a picture that no pair of its panels already shows."""
+    shown = {(p.first, *sorted((p.first_panel or 0, p.second_panel or 0))) for p in pairs if p.verdict == DUPLICATE}
+    for number, features in enumerate(whole):
+        if features.clone is None:
+            continue
+        clone = _named(Pair(number, number, None, features.clone.inliers, DUPLICATE, features.clone), items)
+        if (number, *sorted((clone.first_panel or 0, clone.second_panel or 0))) not in shown:
+            clone.confidence = confidence.confidence(clone.evidence)
+            pairs.append(clone)
+    return pairs
+
+
+def _panels(item: ItemFeatures, units: list[ItemFeatures]) -> list[Box]:
+    return [unit.box for unit in units if unit.parent == item.name and unit.box is not None]
 
 
 def _verify_units(

@@ -6,6 +6,7 @@ Each reader is handed one file at a time, so the parent always knows which file 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import resource
@@ -16,8 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from .features import FeatureOptions, ItemFeatures, read_file
-from .sources import Limits, Skipped, SourceFile
+from .clones import CloneOptions, find_clone
+from .features import FeatureOptions, ItemFeatures, extract
+from .previews import save_previews
+from .sources import Limits, Skipped, SourceFile, UnreadableItem, decode, expand
+from .verify import VerifyOptions
+
+log = logging.getLogger(__name__)
 
 FileResult = tuple[list[ItemFeatures], list[Skipped]]
 STARTED = "started"  # a reader's word that it has its file: lost before it, the file was not to blame
@@ -27,7 +33,47 @@ STARTED = "started"  # a reader's word that it has its file: lost before it, the
 class ReaderOptions:
     limits: Limits
     features: FeatureOptions
-    preview_dir: str | None
+    verify: VerifyOptions
+    clones: CloneOptions
+    preview_dir: str | None = None  # where to write each item's thumbnail and view (previews.py)
+
+
+def read_file(source: SourceFile, options: ReaderOptions) -> FileResult:
+    """Features of every item in one file, the copies inside each picture, and its pictures when asked.
+
+    Runs in a reader process, so imports no torch.
+    """
+    limits = options.limits
+    try:
+        refs = expand(source, limits)
+    except UnreadableItem as exc:
+        return [], [Skipped(source.name, str(exc))]
+    except MemoryError:
+        return [], [Skipped(source.name, _too_big(limits))]
+    except Exception:
+        log.exception("unexpected error listing %s", source.name)
+        return [], [Skipped(source.name, "could not be read (internal error, logged)")]
+    features, skipped = [], []
+    for ref in refs:
+        try:
+            decoded = decode(ref, options.features.sift_max_side, limits)
+            found = extract(decoded, options.features)
+            found[0].clone = find_clone(found[0], decoded.rgb, options.verify, options.clones)
+            if options.preview_dir:
+                found[0].preview = save_previews(decoded.rgb, ref.name, options.preview_dir)
+            features.extend(found)
+        except UnreadableItem as exc:
+            skipped.append(Skipped(ref.name, str(exc)))
+        except MemoryError:
+            skipped.append(Skipped(ref.name, _too_big(limits)))
+        except Exception:
+            log.exception("unexpected error reading %s", ref.name)
+            skipped.append(Skipped(ref.name, "could not be read (internal error, logged)"))
+    return features, skipped
+
+
+def _too_big(limits: Limits) -> str:
+    return f"needs more memory than a reader may use ({limits.reader_memory_mb} MB)"
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -51,7 +97,7 @@ def _reader_main(connection, parent: int, options: ReaderOptions) -> None:
         except EOFError:
             return
         connection.send(STARTED)
-        connection.send(read_file(source, options.limits, options.features, options.preview_dir))
+        connection.send(read_file(source, options))
 
 
 class _Reader:

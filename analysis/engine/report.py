@@ -42,8 +42,8 @@ def write_csv(result: Result, out: TextIO, top: int = 50) -> int:
         writer.writerow(
             csv_row(
                 number,
-                result.items[pair.first].name,
-                result.items[pair.second].name,
+                result.place_name((pair.first, pair.first_panel)),
+                result.place_name((pair.second, pair.second_panel)),
                 pair.clip_score,
                 pair.local_matches,
                 pair.verdict,

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
 
 from .features import (
     DIHEDRAL_NAMES,
@@ -23,6 +23,9 @@ from .features import (
     mirror_keypoints,
     root_sift,
 )
+
+if TYPE_CHECKING:  # readers use the dense checks (clones.py) and must not load torch
+    import torch
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class Transform:
 
 
 def best_device() -> torch.device:
+    import torch
+
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -107,6 +112,8 @@ def best_device() -> torch.device:
 def align_by_keypoints(
     first: ItemFeatures, second: ItemFeatures, options: VerifyOptions, device: torch.device
 ) -> Alignment | None:
+    import torch
+
     if len(first.keypoints) < options.min_keypoint_matches or len(second.keypoints) < options.min_keypoint_matches:
         return None
     query = torch.from_numpy(root_sift(first.descriptors)).to(device)
@@ -154,6 +161,8 @@ def align_whole(first: ItemFeatures, second: ItemFeatures, view: int, options: V
 
 def _ratio_matches(query: torch.Tensor, train: torch.Tensor, ratio: float) -> np.ndarray:
     """(n, 2) index pairs passing the ratio test, at most one per keypoint on either side."""
+    import torch
+
     if train.shape[0] < 2:
         return np.zeros((0, 2), np.int64)
     # RootSIFT vectors have unit length: distance = sqrt(2 - 2 * similarity)
@@ -189,25 +198,15 @@ def _ransac(
     )
     if matrix is None:
         return None
-    inlier = mask.ravel().astype(bool)
-    scale = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
-    if not 1.0 / options.max_scale <= scale <= options.max_scale:
+    found = consistent_inliers(matrix, mask, keypoints1, keypoints2, options)
+    if found is None:
         return None
-    # Inliers must agree with the transform in keypoint size and orientation too.
-    angle = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
-    size_ratio = keypoints1[:, 2] / np.maximum(keypoints2[:, 2], 1e-3)
-    turn = (keypoints1[:, 3] - keypoints2[:, 3] - angle + 180.0) % 360.0 - 180.0
-    inlier &= (np.abs(np.log(size_ratio / scale)) < math.log(1.6)) & (np.abs(turn) < 25.0)
-    # SIFT puts several orientations on one spot: count each position once, on both sides
-    points1, points2 = _distinct(keypoints1[inlier, :2], keypoints2[inlier, :2])
-    points1, points2 = _distinct(points1, points2, side=1)
+    points1, points2 = found
     count = len(points1)
-    if count < options.min_keypoint_matches:
-        return None
-    if not (_spread(points1, first.sift_size, options) and _spread(points2, second.sift_size, options)):
+    if not (spread(points1, first.sift_size, options) and spread(points2, second.sift_size, options)):
         return None
 
-    original = _to_original(matrix, first, second)
+    original = to_original(matrix, first, second)
     content, blocks = _content_agreement(first, second, original, mirrored, options)
     if mirrored:
         points2 = points2.copy()
@@ -218,13 +217,36 @@ def _ransac(
     return Alignment(count, mirrored, original, norm1, norm2, region1, region2, content, blocks)
 
 
+def consistent_inliers(
+    matrix: np.ndarray, mask: np.ndarray, keypoints1: np.ndarray, keypoints2: np.ndarray, options: VerifyOptions
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The RANSAC inliers' positions that also agree with the transform in keypoint size and orientation.
+
+    None when the transform's scale is out of range or too few distinct positions are left.
+    """
+    inlier = mask.ravel().astype(bool)
+    scale = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
+    if not 1.0 / options.max_scale <= scale <= options.max_scale:
+        return None
+    angle = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
+    size_ratio = keypoints1[:, 2] / np.maximum(keypoints2[:, 2], 1e-3)
+    turn = (keypoints1[:, 3] - keypoints2[:, 3] - angle + 180.0) % 360.0 - 180.0
+    inlier &= (np.abs(np.log(size_ratio / scale)) < math.log(1.6)) & (np.abs(turn) < 25.0)
+    # SIFT puts several orientations on one spot: count each position once, on both sides
+    points1, points2 = _distinct(keypoints1[inlier, :2], keypoints2[inlier, :2])
+    points1, points2 = _distinct(points1, points2, side=1)
+    if len(points1) < options.min_keypoint_matches:
+        return None
+    return points1, points2
+
+
 def _distinct(points1: np.ndarray, points2: np.ndarray, side: int = 0) -> tuple[np.ndarray, np.ndarray]:
     _, first = np.unique((points1, points2)[side].round(), axis=0, return_index=True)
     first.sort()
     return points1[first], points2[first]
 
 
-def _spread(points: np.ndarray, size: tuple[int, int], options: VerifyOptions) -> bool:
+def spread(points: np.ndarray, size: tuple[int, int], options: VerifyOptions) -> bool:
     """False for inliers collapsed onto a point or a line, or in a tiny patch."""
     minimum = options.min_region_side * min(size)
     extent = points.max(axis=0) - points.min(axis=0)
@@ -256,7 +278,7 @@ def _footprints(
     return box(in_first, size1), box(in_second, size2)
 
 
-def _to_original(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
+def to_original(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
     """A sift-pixel matrix re-expressed between the items' original pixel sizes."""
     to_first = _scaling(first.original_size, first.sift_size)
     from_second = _scaling(second.sift_size, second.original_size)
@@ -278,7 +300,7 @@ def _content_agreement(
     gray2, content2 = second.check_gray, second.check_content
     if mirrored:
         gray2, content2 = gray2[:, ::-1], content2[:, ::-1]
-    full = _to_check(matrix, first, second)
+    full = to_check(matrix, first, second)
     images = [(first.check_gray, first.check_content), (np.ascontiguousarray(gray2), np.ascontiguousarray(content2))]
     if abs(np.linalg.det(full[:2, :2])) < 1.0:
         full = np.linalg.inv(np.vstack([full, [0, 0, 1]]))[:2]
@@ -289,13 +311,28 @@ def _content_agreement(
     valid = cv2.warpAffine(moving_content.astype(np.uint8), full, size, flags=cv2.INTER_NEAREST) > 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     valid &= target_content
-    band1 = _band_pass(target)
-    band2 = _band_pass(warped)
+    return block_agreement(target, warped, valid, options)
 
-    block = options.check_block
-    rows, cols = size[1] // block, size[0] // block
-    if rows == 0 or cols == 0:
+
+def block_agreement(
+    target: np.ndarray, warped: np.ndarray, valid: np.ndarray, options: VerifyOptions
+) -> tuple[float, int]:
+    """Share of the textured blocks (where valid) whose band-passed pixels correlate, and their count."""
+    correlation = block_correlations(band_pass(target), band_pass(warped), valid, options.check_block, options)
+    textured = correlation[~np.isnan(correlation)]
+    if not len(textured):
         return 0.0, 0
+    return float((textured >= options.check_block_agreement).mean()), len(textured)
+
+
+def block_correlations(
+    band1: np.ndarray, band2: np.ndarray, valid: np.ndarray, block: int, options: VerifyOptions
+) -> np.ndarray:
+    """(rows, cols) correlation of each block of two aligned, band-passed pictures; NaN where it says nothing."""
+    rows, cols = band1.shape[0] // block, band1.shape[1] // block
+    result = np.full((rows, cols), np.nan, np.float32)
+    if rows == 0 or cols == 0:
+        return result
     crop = (slice(0, rows * block), slice(0, cols * block))
 
     def blocks(values: np.ndarray) -> np.ndarray:
@@ -303,28 +340,24 @@ def _content_agreement(
 
     weight, a, b = blocks(valid.astype(np.float32)), blocks(band1), blocks(band2)
     gx, gy = blocks(cv2.Sobel(band1, cv2.CV_32F, 1, 0)), blocks(cv2.Sobel(band1, cv2.CV_32F, 0, 1))
-    count = weight.sum(axis=1)
+    count = np.maximum(weight.sum(axis=1), 1e-6)
     # A block holding one straight edge (a frame, an axis, a panel border) says nothing about whether
     # two figures share content: only blocks with structure in two directions count.
     xx, yy, xy = (gx * gx * weight).sum(axis=1), (gy * gy * weight).sum(axis=1), (gx * gy * weight).sum(axis=1)
     coherence = ((xx - yy) ** 2 + 4 * xy**2) / np.maximum((xx + yy) ** 2, 1e-6)
     usable = (count >= 0.6 * block * block) & (coherence < options.check_max_coherence)
-    weight, a, b, count = weight[usable], a[usable], b[usable], count[usable]
-    if not len(count):
-        return 0.0, 0
     a = a - (a * weight).sum(axis=1, keepdims=True) / count[:, None]
     b = b - (b * weight).sum(axis=1, keepdims=True) / count[:, None]
     var_a = (a * a * weight).sum(axis=1) / count
     var_b = (b * b * weight).sum(axis=1) / count
-    textured = (var_a > 4.0) & (var_b > 4.0)
-    if not textured.any():
-        return 0.0, 0
+    textured = usable & (var_a > 4.0) & (var_b > 4.0)
     covariance = (a * b * weight).sum(axis=1) / count
-    correlation = covariance[textured] / np.sqrt(var_a[textured] * var_b[textured])
-    return float((correlation >= options.check_block_agreement).mean()), int(textured.sum())
+    flat = result.reshape(-1)
+    flat[textured] = covariance[textured] / np.sqrt(var_a[textured] * var_b[textured])
+    return result
 
 
-def _to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
+def to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
     check1 = (first.check_gray.shape[1], first.check_gray.shape[0])
     check2 = (second.check_gray.shape[1], second.check_gray.shape[0])
     full = (
@@ -333,9 +366,9 @@ def _to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> 
     return full[:2]
 
 
-def _band_pass(gray: np.ndarray) -> np.ndarray:
+def band_pass(gray: np.ndarray, sigmas: tuple[float, float] = (1.5, 6.0)) -> np.ndarray:
     values = gray.astype(np.float32)
-    return cv2.GaussianBlur(values, (0, 0), 1.5) - cv2.GaussianBlur(values, (0, 0), 6.0)
+    return cv2.GaussianBlur(values, (0, 0), sigmas[0]) - cv2.GaussianBlur(values, (0, 0), sigmas[1])
 
 
 def lift(

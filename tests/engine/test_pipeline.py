@@ -39,15 +39,17 @@ def run(folder: Path, options: Options = OFFLINE, **kwargs):
 
 
 def names_of(result, pairs):
-    return {frozenset((result.items[p.first].name, result.items[p.second].name)) for p in pairs}
+    return {frozenset(result.place_name(place) for place in p.places) for p in pairs}
 
 
-def test_it_finds_the_copies_and_groups_them(folder: Path):
+def test_it_finds_the_copies_and_groups_them_naming_the_panel_of_a_figure(folder: Path):
     result = run(folder)
-    expected = {"figs/original.png", "figs/rotated.jpg", "other/flipped_crop.png", "figure.png"}
+    expected = {"figs/original.png", "figs/rotated.jpg", "other/flipped_crop.png", "figure.png#panel=1"}
     duplicates = names_of(result, result.duplicates)
     assert duplicates == {frozenset((a, b)) for a in expected for b in expected if a < b}
-    assert [{result.items[i].name for i in group} for group in result.groups] == [expected]
+    assert [{result.place_name(place) for place in group} for group in result.groups] == [expected]
+    figure = next(item for item in result.items if item.name == "figure.png")
+    assert figure.panels == [pytest.approx((40, 40, 360, 280), abs=3), pytest.approx((560, 40, 1040, 400), abs=3)]
 
 
 def test_it_skips_bad_files_with_their_reasons_and_reads_the_rest(folder: Path):
@@ -139,3 +141,29 @@ def test_it_writes_a_thumbnail_and_a_view_of_every_item(folder: Path, tmp_path_f
             # the same proportions as the item
             assert abs(view.size[0] / view.size[1] - item.original_size[0] / item.original_size[1]) < 0.02
     assert len({item.preview for item in result.items}) == len(result.items)
+
+
+def test_nothing_is_reported_inside_pictures_that_hold_no_copy(folder: Path):
+    assert not [p for p in run(folder).pairs if p.within]
+
+
+def test_copies_inside_one_figure_are_reported_by_panel_and_inside_one_picture_by_region(tmp_path: Path):
+    panels = [scene(60, 400, 300), scene(61, 400, 300), scene(62, 400, 300)]
+    figure = np.full((740, 940, 3), 255, np.uint8)
+    for (x, y), panel in zip(((40, 40), (500, 40), (40, 400), (500, 400)), [*panels, panels[0][:, ::-1]], strict=True):
+        figure[y : y + 300, x : x + 400] = panel
+    save(figure, tmp_path / "fig.png")
+    cloned = scene(63, 640, 480)
+    cloned[280:440, 400:600] = cloned[60:220, 40:240]
+    save(cloned, tmp_path / "cloned.png")
+    save(scene(64, 640, 480), tmp_path / "clean.png")
+
+    result = run(tmp_path)
+    within = {frozenset(result.place_name(place) for place in p.places): p for p in result.duplicates if p.within}
+    assert set(within) == {frozenset({"fig.png#panel=1", "fig.png#panel=4"}), frozenset({"cloned.png"})}
+    assert within[frozenset({"fig.png#panel=1", "fig.png#panel=4"})].transform == "flipped horizontally, 1x"
+    clone = within[frozenset({"cloned.png"})].alignment
+    source, copy = sorted((clone.region1, clone.region2))
+    assert source == pytest.approx((40 / 640, 60 / 480, 240 / 640, 220 / 480), abs=0.06)
+    assert copy == pytest.approx((400 / 640, 280 / 480, 600 / 640, 440 / 480), abs=0.06)
+    assert result.groups == []  # a copy inside one item groups no items

@@ -89,6 +89,6 @@ class Command(BaseCommand):
         out.write(f"pairs verified: {len(result.pairs)}")
         out.write(f"duplicates: {duplicates}, similar: {similar}, groups: {len(result.groups)}")
         for number, group in enumerate(result.groups, start=1):
-            out.write(f"  group {number}: " + ", ".join(result.items[i].name for i in group))
+            out.write(f"  group {number}: " + ", ".join(result.place_name(place) for place in group))
         out.write("seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result.timings.items()))
         return f"wrote {rows} pairs to {options['csv']}"
