@@ -68,7 +68,7 @@ def run(request: HttpRequest, code: UUID) -> JsonResponse:
     found = _get_run_for_user(request, code)
     details = _described(request, found)
     details["duplicate_groups"] = [
-        [item.name for item in group.items.all()] for group in found.groups.prefetch_related("items")
+        [member.name for member in group.members.all()] for group in found.groups.prefetch_related("members__item")
     ]
     details["skipped_files"] = [{"name": item.name, "reason": item.skipped} for item in found.items.exclude(skipped="")]
     return JsonResponse(details)

@@ -4,6 +4,7 @@ import csv
 import warnings
 
 from django.http import HttpResponse
+from PIL import ImageFile
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
 from analysis.models import Pair, Run
@@ -20,19 +21,22 @@ def csv_response(run: Run, every: bool) -> HttpResponse:
     writer.writerow(CSV_COLUMNS)
     for p in pairs if every else pairs[:CSV_TOP]:
         fields = (p.clip_score, p.local_matches, p.verdict, p.transform, p.content, p.region1, p.region2)
-        writer.writerow(csv_row(p.rank, p.first.name, p.second.name, *fields))
+        writer.writerow(csv_row(p.rank, p.first_name, p.second_name, *fields))
     return response
 
 
 def report_pdf(html: str) -> bytes:
     """The HTML report printed by WeasyPrint; it fetches nothing, as every picture is embedded."""
+    accept_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     with warnings.catch_warnings():
         # "HarfBuzz-Subset will be required by future versions": fonts are embedded whole until then
         warnings.simplefilter("ignore", DeprecationWarning)
         import weasyprint  # loads Pango: only when a PDF is asked for
+    # importing it makes Pillow accept truncated images in the whole process: uploads must still be refused
+    ImageFile.LOAD_TRUNCATED_IMAGES = accept_truncated
 
     embedded_only = weasyprint.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    # fontTools, WeasyPrint's subsetter when HarfBuzz's is missing, stamps each font with the time: same run, other bytes
+    # fontTools, WeasyPrint's subsetter where HarfBuzz's is missing, stamps fonts with the time: other bytes each time
     whole_fonts = weasyprint.text.ffi.harfbuzz_subset is None
     return weasyprint.HTML(string=html, url_fetcher=embedded_only).write_pdf(full_fonts=whole_fonts)
 
@@ -40,8 +44,8 @@ def report_pdf(html: str) -> bytes:
 def pair_json(pair: Pair, review) -> dict:
     return {
         "rank": pair.rank,
-        "image1": pair.first.name,
-        "image2": pair.second.name,
+        "image1": pair.first_name,
+        "image2": pair.second_name,
         "clip_score": pair.clip_score,
         "local_matches": pair.local_matches,
         "verdict": pair.verdict,

@@ -59,7 +59,7 @@ def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed
         context["more_pairs"] = min(matching, top + MORE_PAIRS) if matching > top else 0
         context["review_filters"] = REVIEW_FILTERS
         context["review"], context["hide_dismissed"] = review, hide_dismissed
-        context["groups"] = run.groups.prefetch_related("items")
+        context["groups"] = run.groups.prefetch_related("members__item")
         context["skipped"] = run.items.exclude(skipped="")
     return context
 
@@ -150,6 +150,16 @@ def pair_views(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     return view(pair.first), view(pair.second)
 
 
+def panel_jpeg(item, panel: int, side: int = 256) -> bytes:
+    """A thumbnail of one panel (numbered from 1) of a figure, cut from the figure's view."""
+    x0, y0, x1, y1 = item.panels[panel - 1]
+    with item.preview.open("rb") as stored, Image.open(stored) as picture:
+        scale = picture.width / item.width
+        crop = picture.convert("RGB").crop((round(x0 * scale), round(y0 * scale), round(x1 * scale), round(y1 * scale)))
+    crop.thumbnail((side, side))
+    return _jpeg(np.asarray(crop), 85)
+
+
 def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, format="JPEG", quality=quality)
@@ -220,7 +230,7 @@ def report_context(run: Run) -> dict:
         "run": run,
         "uploads": run.uploads.all(),
         "findings": findings,
-        "groups": run.groups.prefetch_related("items"),
+        "groups": run.groups.prefetch_related("members__item"),
         "skipped": run.items.exclude(skipped=""),
         "settings": sorted(_flatten(run.settings).items()),
     }

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis.engine.confidence import band
+from analysis.engine.names import panel_name
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
     from analysis.engine.pipeline import Result
@@ -216,6 +217,7 @@ class Run(models.Model):
                     page=None if item.page is None else item.page + 1,
                     preview=f"{self.preview_folder}/{item.preview}.jpg" if item.preview else "",
                     thumbnail=f"{self.preview_folder}/{item.preview}-thumb.jpg" if item.preview else "",
+                    panels=[list(box) for box in item.panels],
                 )
                 for number, item in enumerate(result.items)
             )
@@ -241,12 +243,16 @@ class Run(models.Model):
                     matrix=pair.alignment.matrix.round(6).tolist() if pair.alignment else None,
                     mirrored=pair.alignment.mirrored if pair.alignment else False,
                     confidence=round(pair.confidence, 4),
+                    first_panel=pair.first_panel,
+                    second_panel=pair.second_panel,
                 )
                 for rank, pair in enumerate(result.pairs, start=1)
             )
-            for number, members in enumerate(result.groups, start=1):
+            for number, places in enumerate(result.groups, start=1):
                 group = Group.objects.create(run=self, number=number)
-                group.items.set(items[index] for index in members)
+                GroupMember.objects.bulk_create(
+                    GroupMember(group=group, item=items[index], panel=panel) for index, panel in places
+                )
             self.item_count = len(result.items)
             self.skipped_count = len(result.skipped)
             self.pairs_verified = len(result.pairs)
@@ -315,12 +321,18 @@ class Item(models.Model):
     preview = models.FileField(max_length=300, blank=True)
     thumbnail = models.FileField(max_length=300, blank=True)
     skipped = models.TextField(blank=True)
+    panels = models.JSONField(
+        default=list, blank=True, help_text="a figure's picture panels, in reading order: x0, y0, x1, y1 in pixels"
+    )
 
     class Meta:
         ordering = ["number", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def place_name(self, panel: int | None) -> str:
+        return self.name if panel is None else panel_name(self.name, panel)
 
 
 class Pair(models.Model):
@@ -341,12 +353,28 @@ class Pair(models.Model):
     matrix = models.JSONField(null=True, blank=True)
     mirrored = models.BooleanField(default=False)
     confidence = models.FloatField(null=True, blank=True, help_text="calibrated probability of a true duplicate")
+    # the panels of the items that hold the shared region, when each lies in one
+    first_panel = models.PositiveSmallIntegerField(null=True, blank=True)
+    second_panel = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["rank"]
 
     def __str__(self) -> str:
-        return f"{self.first} ~ {self.second}"
+        return f"{self.first_name} ~ {self.second_name}"
+
+    @property
+    def first_name(self) -> str:
+        return self.first.place_name(self.first_panel)
+
+    @property
+    def second_name(self) -> str:
+        return self.second.place_name(self.second_panel)
+
+    @property
+    def within(self) -> bool:
+        """A copy inside one item: two panels of a figure, or a region cloned in a picture."""
+        return self.first_id == self.second_id
 
     @property
     def confidence_band(self) -> str:
@@ -356,13 +384,30 @@ class Pair(models.Model):
 class Group(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="groups")
     number = models.PositiveIntegerField()
-    items = models.ManyToManyField(Item, related_name="groups")
 
     class Meta:
         ordering = ["number"]
 
     def __str__(self) -> str:
         return f"group {self.number}"
+
+
+class GroupMember(models.Model):
+    """An item, or one panel of it, in a duplicate group."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="members")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    panel = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["item__number", "panel"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.item.place_name(self.panel)
 
 
 class Review(models.Model):

@@ -15,6 +15,7 @@ urlpatterns = [
     path("runs/<uuid:code>/pairs/<int:rank>/", views.pair_detail, name="pair_detail"),
     path("runs/<uuid:code>/pairs/<int:rank>/overlay.jpg", views.pair_overlay, name="pair_overlay"),
     path("runs/<uuid:code>/items/<int:number>/original", views.item_original, name="item_original"),
+    path("runs/<uuid:code>/items/<int:number>/panels/<int:panel>.jpg", views.item_panel, name="item_panel"),
     path(
         "runs/<uuid:code>/items/<int:number>/<str:size>.jpg",
         views.item_picture,

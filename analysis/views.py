@@ -20,6 +20,7 @@ from analysis.fragments import (
     pair_drawing,
     pair_findings,
     pair_views,
+    panel_jpeg,
     report_context,
     run_context,
 )
@@ -148,6 +149,15 @@ def item_picture(request: HttpRequest, code: UUID, number: int, size: str) -> Fi
     if not picture:
         raise Http404("no picture of this item")
     return FileResponse(picture.open("rb"), content_type="image/jpeg")
+
+
+@login_required
+@require_GET
+def item_panel(request: HttpRequest, code: UUID, number: int, panel: int) -> HttpResponse:
+    item = _get_item(request, code, number)
+    if not item.preview or not 1 <= panel <= len(item.panels):
+        raise Http404("no such panel")
+    return HttpResponse(panel_jpeg(item, panel), content_type="image/jpeg")
 
 
 @login_required

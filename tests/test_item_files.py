@@ -35,7 +35,24 @@ def test_an_unknown_picture_size_or_item_is_404(alice_client, finished_run):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["items/0/thumbnail.jpg", "items/0/view.jpg", "items/0/original"])
+def test_the_owner_gets_a_thumbnail_of_one_panel_of_a_figure_and_bob_gets_404(alice_client, bob_client, finished_run):
+    item = finished_run.items.get(number=0)
+    item.panels = [[0, 0, item.width // 2, item.height], [item.width // 2, 0, item.width, item.height // 4]]
+    item.save(update_fields=["panels"])
+    response = alice_client.get(f"/runs/{finished_run.code}/items/0/panels/2.jpg")
+    assert response["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(response.content)) as picture:
+        assert max(picture.size) <= 256
+        assert picture.width / picture.height == pytest.approx(2 * item.width / item.height, rel=0.05)
+    assert alice_client.get(f"/runs/{finished_run.code}/items/0/panels/3.jpg").status_code == 404
+    assert alice_client.get(f"/runs/{finished_run.code}/items/0/panels/0.jpg").status_code == 404
+    assert bob_client.get(f"/runs/{finished_run.code}/items/0/panels/2.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["items/0/thumbnail.jpg", "items/0/view.jpg", "items/0/original", "items/0/panels/1.jpg"]
+)
 def test_bob_gets_404(bob_client, finished_run, path):
     assert bob_client.get(f"/runs/{finished_run.code}/{path}").status_code == 404
 

@@ -39,7 +39,7 @@ def test_it_shows_the_results_of_a_finished_run(alice_client, finished_run):
     assert "Duplicate</span>" in html
     assert "confidence 100% (high)" in html
     assert "rotated" in html
-    assert "Group 1 · 2 items" in html
+    assert "Group 1 · 2 pictures" in html
     assert "<strong>notes.jpg</strong>: not a readable image" in html
     assert "Semantic ranking unavailable" in html
     assert f"/runs/{finished_run.code}/pairs.csv?all=1" in html

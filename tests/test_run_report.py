@@ -2,6 +2,7 @@ import io
 import re
 
 import pytest
+from PIL import ImageFile
 from pypdf import PdfReader
 
 
@@ -54,3 +55,9 @@ def test_the_pdf_report_holds_the_same_record_with_its_evidence_pictures(alice_c
 @pytest.mark.django_db
 def test_bob_gets_404_for_the_pdf(bob_client, finished_run):
     assert bob_client.get(f"/runs/{finished_run.code}/report.pdf").status_code == 404
+
+
+@pytest.mark.django_db
+def test_making_a_pdf_leaves_truncated_uploads_refused(alice_client, finished_run):
+    alice_client.get(f"/runs/{finished_run.code}/report.pdf")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

@@ -49,7 +49,29 @@ def test_it_stores_items_pairs_groups_and_counts(run: Run):
     assert len(best.points1) == len(best.points2) == best.local_matches
     assert best.first.upload.name == best.first.name
     group = Group.objects.get(run=run)
-    assert sorted(group.items.values_list("name", flat=True)) == ["a/fig.png", "b/fig.png"]
+    assert [member.name for member in group.members.all()] == ["a/fig.png", "b/fig.png"]
+
+
+@pytest.mark.django_db
+def test_it_stores_findings_at_panel_level_and_copies_inside_a_figure(run: Run, tmp_path):
+    figure = np.full((400, 940, 3), 255, np.uint8)
+    figure[40:340, 40:440] = scene(43, 400, 300)
+    figure[40:340, 500:900] = scene(43, 400, 300)[:, ::-1]  # the same picture, flipped, beside itself
+    path = save(figure, tmp_path / "figure.png")
+    upload = Upload.objects.create(run=run, name="d/figure.png", size=path.stat().st_size, sha256="2" * 64)
+    upload.file.save("figure.png", ContentFile(path.read_bytes()))
+    save(scene(43, 400, 300), tmp_path / "panel.png")
+    upload = Upload.objects.create(run=run, name="e/panel.png", size=path.stat().st_size, sha256="3" * 64)
+    upload.file.save("panel.png", ContentFile((tmp_path / "panel.png").read_bytes()))
+
+    run.store_result(analyse(run))
+    figure_item = Item.objects.get(run=run, name="d/figure.png")
+    assert figure_item.panels == [pytest.approx([40, 40, 440, 340], abs=2), pytest.approx([500, 40, 900, 340], abs=2)]
+    names = {frozenset((pair.first_name, pair.second_name)): pair for pair in run.pairs.filter(verdict="duplicate")}
+    assert names[frozenset({"d/figure.png#panel=1", "d/figure.png#panel=2"})].within
+    assert not names[frozenset({"d/figure.png#panel=1", "e/panel.png"})].within
+    groups = [[member.name for member in group.members.all()] for group in run.groups.all()]
+    assert ["d/figure.png#panel=1", "d/figure.png#panel=2", "e/panel.png"] in groups
 
 
 @pytest.mark.django_db

@@ -59,7 +59,7 @@ class CloneOptions:
     correlation_block: int = 16
     correlation_peaks: int = 4  # offsets checked per flip
     correlation_agreement: float = 0.92  # a copy's blocks correlate almost perfectly, re-encoded or not
-    correlation_min_blocks: int = 8
+    correlation_min_blocks: int = 10
     separation: float = 1.5  # the regions grown this much about their centres ...
     max_overlap: float = 0.1  # ... may overlap this share of the smaller one at most
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from .names import panel_name
 from .sources import Decoded
 
 if TYPE_CHECKING:
@@ -76,11 +77,6 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
         panel.parent, panel.box = name, box
         panels.append(panel)
     return [whole, *panels]
-
-
-def panel_name(name: str, number: int) -> str:
-    """fig.png#panel=2; a PDF page's figure: paper.pdf#page=3&panel=2."""
-    return f"{name}{'&' if '#' in name else '#'}panel={number}"
 
 
 def _describe(

@@ -16,8 +16,9 @@ import numpy as np
 from . import candidates, confidence, embed
 from .candidates import CandidateOptions
 from .clones import CloneOptions
-from .features import FeatureOptions, ItemFeatures, panel_name
+from .features import FeatureOptions, ItemFeatures
 from .groups import connected_groups
+from .names import panel_name
 from .readers import ReaderOptions, read_file, read_in_processes
 from .sources import Limits, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
@@ -220,8 +221,8 @@ def find_duplicates(
     timings["verifying"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    # a copy inside one item is a finding, not a group of items
-    groups = connected_groups(p.places for p in pairs if p.verdict == DUPLICATE and not p.within)
+    # a region copied inside one picture (or one panel) is a finding, not a group of pictures
+    groups = connected_groups(p.places for p in pairs if p.verdict == DUPLICATE and p.places[0] != p.places[1])
     report("grouping", 1, 1)
     timings["grouping"] = time.perf_counter() - started
     return Result(items, skipped, pairs, groups, clip_notice, timings)

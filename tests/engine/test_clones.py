@@ -28,7 +28,9 @@ def fraction(box, width, height):
     return (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
 
 
-@pytest.mark.parametrize(("mirrored", "description"), [(False, "same orientation, 1x"), (True, "flipped horizontally, 1x")])
+@pytest.mark.parametrize(
+    ("mirrored", "description"), [(False, "same orientation, 1x"), (True, "flipped horizontally, 1x")]
+)
 def test_a_region_pasted_elsewhere_is_found_with_both_places(mirrored, description):
     image = pasted(scene(31, 640, 480), (40, 60, 240, 220), (400, 280), mirrored)
     found = clone_in(image)

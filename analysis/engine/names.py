@@ -1,0 +1,9 @@
+"""How the parts of a file are named in results: paper.pdf#page=3&image=1, fig.png#panel=2.
+
+Torch-free and light, for the web process too.
+"""
+
+
+def panel_name(name: str, number: int) -> str:
+    """A figure's picture panel, numbered from 1 in reading order."""
+    return f"{name}{'&' if '#' in name else '#'}panel={number}"
