@@ -66,7 +66,7 @@ def quality(
         for i, j in itertools.combinations(range(len(names)), 2)
         if families[i] & families[j] and not _same_page(names[i], names[j])
     }
-    found = {(p.first, p.second) for p in result.pairs if p.verdict == DUPLICATE}
+    found = {(p.first, p.second) for p in result.pairs if p.verdict == DUPLICATE and not p.within}
     hits = len(truth & found)
     precision = hits / len(found) if found else 1.0
     recall = hits / len(truth) if truth else 1.0
@@ -100,7 +100,12 @@ def quality(
     }
     false_hard = hard & found
     print(f"false positives among {len(hard)} hard-negative pairs: {len(false_hard)}")
+    for kind in sorted({look[i] for i, _ in hard}):
+        pairs_of_kind = {(i, j) for i, j in hard if look[i] == kind}
+        print(f"  {kind:<18} {len(pairs_of_kind & found)} of {len(pairs_of_kind)}")
     print(f"false positives in all: {len(found - truth)}")
+    report_panels(result, dataset, truth & found)
+    report_copies_inside(result, dataset)
     print_timings(result, elapsed)
     report_confidence(result, truth, calibrate)
     if dump:
@@ -129,9 +134,53 @@ def quality(
             )
 
 
+def report_panels(result: Result, dataset: Dataset, hits: set[tuple[int, int]]) -> None:
+    """Of the true pairs found with a figure on one side, how many name the panel that holds the copy."""
+    by_items = {(p.first, p.second): p for p in result.pairs if not p.within}
+    named, total = 0, 0
+    for i, j in sorted(hits):
+        pair = by_items[(i, j)]
+        sides = [(result.items[k].name, panel) for k, panel in ((i, pair.first_panel), (j, pair.second_panel))]
+        if not any(dataset.entry(name).panel_families for name, _ in sides):
+            continue
+        total += 1
+        first, second = (dataset.panel_families(name, panel) for name, panel in sides)
+        at_panel = all(panel is not None for (name, panel) in sides if dataset.entry(name).panel_families)
+        named += bool(first & second) and at_panel
+    print(f"pairs with a figure, named at the panel that holds the copy: {named}/{total}")
+
+
+def report_copies_inside(result: Result, dataset: Dataset) -> None:
+    """Recall of copies inside one picture or figure, by kind, and such findings in pictures that hold none."""
+    findings: dict[int, list] = defaultdict(list)
+    for pair in result.pairs:
+        if pair.within and pair.verdict == DUPLICATE:
+            findings[pair.first].append(pair)
+    hits: dict[str, list[bool]] = defaultdict(list)
+    false = []
+    for index, item in enumerate(result.items):
+        entry = dataset.entry(item.name)
+        if not entry.copy_inside or "#" in item.name:
+            false.extend(findings[index])
+            continue
+        if entry.copy_inside == "panel":
+            shown_twice = {k + 1 for k, families in enumerate(entry.panel_families) if families}
+            hits["panel"].append(any({p.first_panel, p.second_panel} == shown_twice for p in findings[index]))
+        else:
+            hits[entry.copy_inside].append(bool(findings[index]))
+    print("copies inside one picture (a region pasted elsewhere) or one figure (a panel shown twice): recall")
+    for kind, found in hits.items():
+        print(f"  {kind:<18} {sum(found) / len(found):.3f}  ({sum(found)}/{len(found)})")
+    clean = sum(1 for item in result.items if not dataset.entry(item.name).copy_inside)
+    print(f"  found in pictures that hold no copy: {len(false)} (of {clean} such pictures)")
+    for pair in false:
+        print(f"    {result.items[pair.first].name}: {pair.alignment.region1} ~ {pair.alignment.region2}")
+
+
 def report_confidence(result: Result, truth: set[tuple[int, int]], calibrate: bool) -> None:
-    rows = np.array([pair.evidence for pair in result.pairs])
-    true = np.array([(pair.first, pair.second) in truth for pair in result.pairs], dtype=float)
+    pairs = [pair for pair in result.pairs if not pair.within]  # fitted on pairs of pictures
+    rows = np.array([pair.evidence for pair in pairs])
+    true = np.array([(pair.first, pair.second) in truth for pair in pairs], dtype=float)
     if calibrate:
         coefficients = confidence.fit(rows, true)
         print("confidence coefficients (" + ", ".join(confidence.FEATURES) + "):")

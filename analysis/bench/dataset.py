@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +58,8 @@ class Entry:
     transform: str  # "original", one of TRANSFORMS, "pdf" or "filler"
     look_alike: str  # class of look-alikes, "" for none
     page_families: list[set[str]] = field(default_factory=list)  # PDFs: each page's own
+    panel_families: list[set[str]] = field(default_factory=list)  # figures: each picture panel's, in reading order
+    copy_inside: str = ""  # the kind of picture copied inside this one (a region or a panel), "" for none
 
 
 @dataclass
@@ -73,6 +74,13 @@ class Dataset:
             page = int(item_name.split("#page=", 1)[1].split("&", 1)[0])
             return entry.page_families[page - 1]
         return entry.families
+
+    def panel_families(self, item_name: str, panel: int | None) -> set[str]:
+        """Families of one panel of an item (numbered from 1), or of the item when panel is None or unknown."""
+        entry = self.entry(item_name)
+        if panel is not None and entry.panel_families and panel <= len(entry.panel_families):
+            return entry.panel_families[panel - 1]
+        return self.item_families(item_name)
 
     def entry(self, item_name: str) -> Entry:
         return self._by_name[item_name.split("#", 1)[0]]
@@ -190,9 +198,7 @@ def multi_panel(panels: list[np.ndarray], panel_side: int, letters: str = "ABCD"
     return figure
 
 
-def derive(
-    image: np.ndarray, transform: str, rng: np.random.Generator, fillers: Callable[[], np.ndarray]
-) -> np.ndarray:
+def derive(image: np.ndarray, transform: str, rng: np.random.Generator) -> np.ndarray:
     height, width = image.shape[:2]
     if transform == "reencode":
         return image  # written as low-quality JPEG
@@ -242,11 +248,107 @@ def derive(
         bar = (int(width * 0.7), int(height * 0.92))
         cv2.line(marked, bar, (int(width * 0.9), bar[1]), (255, 255, 255), max(2, round(6 * unit)))
         return marked
-    if transform == "panel":
-        panels = [image, fillers(), fillers(), fillers()]
-        order = rng.permutation(4)
-        return multi_panel([panels[i] for i in order], 420)
-    raise ValueError(transform)
+    raise ValueError(transform)  # "panel" is made by Builder.family, which records where the picture went
+
+
+def textured_patch(image: np.ndarray, rng: np.random.Generator, fraction: tuple[float, float]) -> tuple[int, ...]:
+    """The box (x0, y0, x1, y1) of the most textured of some random patches in the left half of a picture."""
+    height, width = image.shape[:2]
+    patch_h = int(height * rng.uniform(*fraction))
+    patch_w = min(int(width * rng.uniform(*fraction)), width // 2 - 2)
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = np.abs(cv2.GaussianBlur(gray, (0, 0), 1.5) - cv2.GaussianBlur(gray, (0, 0), 6.0)) > 3
+    best = None
+    for _ in range(30):
+        x, y = int(rng.integers(0, width // 2 - patch_w + 1)), int(rng.integers(0, height - patch_h + 1))
+        share = float(detail[y : y + patch_h, x : x + patch_w].mean())
+        if best is None or share > best[0]:
+            best = (share, (x, y, x + patch_w, y + patch_h))
+    return best[1]
+
+
+def cloned(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A textured region of the picture pasted into its right half, mirrored one time in three."""
+    x0, y0, x1, y1 = textured_patch(image, rng, (0.15, 0.3))
+    patch = image[y0:y1, x0:x1]
+    if rng.random() < 1 / 3:
+        patch = patch[:, ::-1]
+    height, width = image.shape[:2]
+    x = int(rng.integers(width // 2, width - patch.shape[1] + 1))
+    y = int(rng.integers(0, height - patch.shape[0] + 1))
+    copy = image.copy()
+    copy[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+    return copy
+
+
+def bar_chart(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Grouped bars with error bars, a legend and axis labels: the styling, legend and fonts never change."""
+    height, width = int(size * 0.75), size
+    image = np.full((height, width, 3), 255, np.uint8)
+    x0, y0, x1, y1 = 100, 60, width - 40, height - 80
+    cv2.line(image, (x0, y1), (x1, y1), (0, 0, 0), 2)
+    cv2.line(image, (x0, y0), (x0, y1), (0, 0, 0), 2)
+    colours = ((60, 60, 60), (200, 80, 40), (40, 120, 200))
+    groups = 4
+    slot = (x1 - x0) / groups
+    for group in range(groups):
+        for series, colour in enumerate(colours):
+            value = float(rng.uniform(0.15, 0.95))
+            left = int(x0 + group * slot + 15 + series * (slot - 30) / 3)
+            right = int(left + (slot - 30) / 3 - 6)
+            top = int(y1 - value * (y1 - y0 - 20))
+            cv2.rectangle(image, (left, top), (right, y1 - 1), colour, -1)
+            error = int(rng.uniform(8, 30))
+            middle = (left + right) // 2
+            cv2.line(image, (middle, top - error), (middle, top + error), (0, 0, 0), 2)
+            cv2.line(image, (middle - 6, top - error), (middle + 6, top - error), (0, 0, 0), 2)
+        label = ("Control", "siRNA", "Drug", "Both")[group]
+        cv2.putText(image, label, (int(x0 + group * slot + 20), y1 + 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2)
+    for tick in range(5):
+        y = int(y1 - (y1 - y0 - 20) * tick / 4)
+        cv2.line(image, (x0 - 8, y), (x0, y), (0, 0, 0), 2)
+        cv2.putText(image, f"{tick * 25}", (x0 - 55, y + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2)
+    for series, (colour, name) in enumerate(zip(colours, ("WT", "KO", "Rescue"), strict=True)):
+        x = width - 170
+        y = 30 + series * 26
+        cv2.rectangle(image, (x, y - 14), (x + 18, y + 2), colour, -1)
+        cv2.putText(image, name, (x + 28, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    cv2.putText(image, "Relative expression (%)", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2)
+    return image
+
+
+def schematic(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A pathway diagram: labelled boxes and arrows in one house style, laid out differently each time."""
+    height, width = int(size * 0.7), size
+    image = np.full((height, width, 3), 255, np.uint8)
+    words = ("Receptor", "Kinase", "TF", "Gene", "mRNA", "Protein", "Ligand", "Nucleus")
+    columns, rows = 4, 3
+    cells = [(c, r) for c in range(columns) for r in range(rows)]
+    chosen = [cells[i] for i in rng.choice(len(cells), size=6, replace=False)]
+    centres = []
+    for (column, row), word in zip(chosen, rng.choice(words, size=6, replace=False), strict=True):
+        cx = int((column + 0.5) * width / columns)
+        cy = int((row + 0.5) * height / rows)
+        cv2.rectangle(image, (cx - 75, cy - 28), (cx + 75, cy + 28), (30, 30, 30), 2)
+        cv2.putText(image, str(word), (cx - 60, cy + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (30, 30, 30), 2)
+        centres.append((cx, cy))
+    for first, second in zip(centres, centres[1:], strict=False):
+        cv2.arrowedLine(image, first, second, (180, 40, 40), 2, tipLength=0.06)
+    return image
+
+
+def with_scale_bar(image: np.ndarray) -> np.ndarray:
+    """A scale bar and its label in the lower right corner, the same in every micrograph."""
+    marked = image.copy()
+    height, width = marked.shape[:2]
+    cv2.line(marked, (width - 160, height - 30), (width - 40, height - 30), (255, 255, 255), 6)
+    cv2.putText(marked, "10 um", (width - 150, height - 45), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    return marked
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, side: int = 460) -> np.ndarray:
+    """Two panels on white with letters: a chart beside a micrograph, say."""
+    return multi_panel([left, right], side, letters="AB")
 
 
 class Builder:
@@ -258,16 +360,23 @@ class Builder:
         self.count = 0
 
     def write(
-        self, image: np.ndarray, stem: str, families: set[str], transform: str, look_alike: str, quality: int = 92
+        self,
+        image: np.ndarray,
+        stem: str,
+        families: set[str],
+        transform: str,
+        look_alike: str,
+        panel_families: list[set[str]] | None = None,
+        copy_inside: str = "",
     ) -> None:
         suffix = ".png" if transform in ("original", "filler") and self.count % 3 == 0 else ".jpg"
-        if transform == "reencode":
-            quality = 55
+        quality = 55 if transform == "reencode" else 92
         name = f"{stem}{suffix}"
         path = self.dataset.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.ascontiguousarray(image)).save(path, quality=quality)
-        self.dataset.entries.append(Entry(name, set(families), transform, look_alike))
+        entry = Entry(name, set(families), transform, look_alike, [], panel_families or [], copy_inside)
+        self.dataset.entries.append(entry)
         self.count += 1
 
     def filler(self) -> np.ndarray:
@@ -282,10 +391,14 @@ class Builder:
     def family(self, family: str, image: np.ndarray, look_alike: str, transforms: tuple[str, ...]) -> None:
         self.write(image, f"{family}/original", {family}, "original", look_alike)
         for transform in transforms:
-            derived = derive(image, transform, self.rng, self.filler)
-            self.write(
-                derived, f"{family}/{transform}", {family}, transform, "figure" if transform == "panel" else look_alike
-            )
+            if transform == "panel":
+                panels = [image, self.filler(), self.filler(), self.filler()]
+                order = self.rng.permutation(4)
+                figure = multi_panel([panels[i] for i in order], 420)
+                placed = [{family} if i == 0 else set() for i in order]
+                self.write(figure, f"{family}/panel", {family}, transform, "figure", placed)
+            else:
+                self.write(derive(image, transform, self.rng), f"{family}/{transform}", {family}, transform, look_alike)
 
     def pdf(self, name: str, figures: list[tuple[np.ndarray, set[str]]]) -> None:
         """A PDF with one figure per page; each page's families are its figure's."""
@@ -348,6 +461,8 @@ def quality_set(root: Path, seed: int = 7, synthetic_per_kind: int = 5) -> Datas
         half = image.shape[1] // 2
         builder.write(image[:, : half - 10], f"lookalike/{name}_left", {f"la_{name}_l"}, "original", f"halves_{name}")
         builder.write(image[:, half + 10 :], f"lookalike/{name}_right", {f"la_{name}_r"}, "original", f"halves_{name}")
+    copies_inside(builder, synthetic_per_kind)
+    charts(builder, synthetic_per_kind)
     # PDFs: a figure reusing a panel from an original, and an unrelated one
     for number, family in enumerate(("real_astronaut", "fluorescence_0", "blot_1")):
         source = next(e for e in builder.dataset.entries if e.name.startswith(f"{family}/original"))
@@ -355,6 +470,53 @@ def quality_set(root: Path, seed: int = 7, synthetic_per_kind: int = 5) -> Datas
         figure = multi_panel([builder.filler(), image, builder.filler()], 420)
         builder.pdf(f"papers/paper_{number}.pdf", [(figure, {family}), (plot(rng, 900), {f"pdf_plot_{number}"})])
     return builder.dataset
+
+
+def copies_inside(builder: Builder, count: int) -> None:
+    """Pictures with a region pasted elsewhere in them, and figures that show one panel twice."""
+    rng = builder.rng
+    photographs = ("astronaut", "camera", "rocket", "immunohistochemistry", "moon")
+    makers = {
+        "fluorescence": lambda: fluorescence(rng, 900),
+        "faint_fluorescence": lambda: fluorescence(rng, 700, faint=True),
+        "blot": lambda: blot(rng, 1000),
+    }
+    for number in range(count):
+        # still a copy of the photograph's other versions in the set
+        name = photographs[number % len(photographs)]
+        image = cloned(real_image(name), rng)
+        builder.write(image, f"inside/photograph_{number}", {f"real_{name}"}, "clone", "", copy_inside="photograph")
+    for kind, make in makers.items():
+        for number in range(count):
+            family = f"inside_{kind}_{number}"
+            builder.write(cloned(make(), rng), f"inside/{kind}_{number}", {family}, "clone", "", copy_inside=kind)
+    for number in range(2 * count):
+        panels = [builder.filler() for _ in range(3)]
+        again = derive(panels[0], str(rng.choice(["flip", "rotate180", "contrast", "resize", "crop"])), rng)
+        order = [*rng.permutation(3)]
+        order.insert(int(rng.integers(0, 4)), 3)
+        figure = multi_panel([[*panels, again][i] for i in order], 420)
+        family = f"inside_figure_{number}"
+        placed = [{family} if i in (0, 3) else set() for i in order]
+        builder.write(figure, f"inside/figure_{number}", set(), "reused_panel", "figure", placed, "panel")
+
+
+def charts(builder: Builder, count: int) -> None:
+    """Charts, schematics and micrographs in one house style (axes, legends, fonts, scale bars): look-alikes
+    that share no data; and figures that put a different chart beside the same micrograph: duplicates."""
+    rng = builder.rng
+    for number in range(2 * count):
+        builder.write(bar_chart(rng, 900), f"charts/bars_{number}", {f"bars_{number}"}, "original", "bar_chart")
+        builder.write(schematic(rng, 900), f"charts/schematic_{number}", {f"scheme_{number}"}, "original", "schematic")
+        micrograph = with_scale_bar(fluorescence(rng, 700))
+        builder.write(micrograph, f"charts/micrograph_{number}", {f"micro_{number}"}, "original", "scale_bar")
+    for number in range(count):
+        micrograph = with_scale_bar(fluorescence(rng, 700))
+        family = f"chart_figure_{number}"
+        for copy in range(2):
+            figure = side_by_side(bar_chart(rng, 900), micrograph)
+            stem = f"charts/figure_{number}_{copy}"
+            builder.write(figure, stem, {family}, "beside_chart", "chart_figure", [set(), {family}])
 
 
 def scaling_set(root: Path, items: int, seed: int = 11, size: int = 1000) -> Dataset:

@@ -59,9 +59,10 @@ class CloneOptions:
     correlation_block: int = 16
     correlation_peaks: int = 4  # offsets checked per flip
     correlation_agreement: float = 0.92  # a copy's blocks correlate almost perfectly, re-encoded or not
-    correlation_min_blocks: int = 10
+    correlation_min_blocks: int = 14
     separation: float = 1.5  # the regions grown this much about their centres ...
     max_overlap: float = 0.1  # ... may overlap this share of the smaller one at most
+    min_noise_correlation: float = 0.3  # of the finest detail: pasted copies 0.3-0.97, look-alike cells 0-0.37
 
 
 def find_clone(item: ItemFeatures, rgb: np.ndarray, verify: VerifyOptions, options: CloneOptions) -> Alignment | None:
@@ -260,9 +261,49 @@ def _by_correlation(
             # a pixel q of the source shows at view_of(q) + offset in the copy
             offset = np.array([[1.0, 0, offset_x[0, col]], [0, 1, offset_y[row, 0]], [0, 0, 1]])
             found = _copied_region(item, band, content, (offset @ turn)[:2], mirrored, verify, options)
-            if found is not None and _apart(found, options) and (best is None or found.blocks > best.blocks):
+            if (
+                found is not None
+                and _apart(found, options)
+                and (best is None or found.blocks > best.blocks)
+                and _noise_copied(rgb, item, found, options)
+            ):
                 best = found
     return best
+
+
+def _noise_copied(rgb: np.ndarray, item: ItemFeatures, found: Alignment, options: CloneOptions) -> bool:
+    """Whether the finest detail (sensor noise, grain) agrees too: a pasted copy brings its source's along;
+    two look-alike cells or bands have only their shapes in common.
+    """
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    height, width = gray.shape
+    x0, y0 = round(found.region1[0] * width), round(found.region1[1] * height)
+    x1, y1 = round(found.region1[2] * width), round(found.region1[3] * height)
+    if min(x1 - x0, y1 - y0) < 16:
+        return False
+    # the source laid onto the copy's crop, in this picture's pixels
+    scale = np.diag([width / item.original_size[0], height / item.original_size[1], 1.0])
+    matrix = scale @ np.vstack([found.matrix, [0, 0, 1]]) @ np.linalg.inv(scale)
+    moving = np.ascontiguousarray(gray[:, ::-1]) if found.mirrored else gray
+    onto_crop = (np.array([[1.0, 0, -x0], [0, 1, -y0], [0, 0, 1]]) @ matrix)[:2]
+    copy = gray[y0:y1, x0:x1]
+    source = cv2.warpAffine(moving, onto_crop, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
+    # the offset was found on a smaller picture: align to the pixel here before comparing pixel noise
+    (dx, dy), _ = cv2.phaseCorrelate(band_pass(copy, (0.7, 3.0)), band_pass(source, (0.7, 3.0)))
+    shifted = cv2.warpAffine(source, np.array([[1.0, 0, -dx], [0, 1, -dy]]), (x1 - x0, y1 - y0))
+    first, second = (values - cv2.GaussianBlur(values, (0, 0), 1.0) for values in (copy, shifted))
+    if min(float(first.std()), float(second.std())) < 0.3:
+        return True  # no noise to compare (a clean rendering): the shape agreement has to do
+
+    def agreement(dx: int, dy: int) -> float:
+        a = first[4:-4, 4:-4]
+        b = second[4 + dy : second.shape[0] - 4 + dy, 4 + dx : second.shape[1] - 4 + dx]
+        return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+    # noise is white: a copy's agrees in place, and best in place, where smooth shapes agree as well one pixel off
+    aligned = agreement(0, 0)
+    off = max(agreement(dx, dy) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)))
+    return aligned >= options.min_noise_correlation and aligned >= off
 
 
 def _mirror(width: int) -> np.ndarray:

@@ -36,6 +36,12 @@ class FeatureOptions:
     max_mark_share: float = 0.2  # labels and axes cover under 10% of a figure
     panel_min_fraction: float = 0.12  # of the figure's width and height
     panel_min_side: int = 64
+    panel_min_gutter: float = 0.012  # of the figure's shorter side
+    page_min_level: int = 200  # a figure's page is light
+    page_tolerance: int = 8  # grey levels around the page's own
+    gutter_max_ink: float = 0.06  # share of a gutter's line that may be ink: a panel letter standing in it
+    chart_max_tone: float = 0.03  # share of pixels in continuous tone: charts 0-2%, micrographs and blots 6% up
+    chart_min_strokes: float = 0.02  # share of pixels on an edge: charts 6-10%, an empty faint field 0%
 
 
 @dataclass
@@ -49,6 +55,7 @@ class ItemFeatures:
     check_content: np.ndarray  # (h, w) bool, False on text and lines
     signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
     clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
+    chart: bool = False  # a chart or schematic: drawn marks and flat fills, no continuous tone
     parent: str | None = None  # for a figure panel: the item it was cut from
     inside: str | None = None  # for an image embedded in a PDF page: that page's item
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
@@ -84,6 +91,7 @@ def _describe(
 ) -> ItemFeatures:
     sift_gray = resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
+    chart = drawn(sift_gray, text, options)
     if np.count_nonzero(text) > options.max_mark_share * text.size:
         text[:] = 0  # marks everywhere are the picture itself (a brick wall, a mesh), not labels on it
     normalised = normalise_contrast(sift_gray)
@@ -104,43 +112,85 @@ def _describe(
         check_content=~check_text,
         signature=_signature(normalised, options.signature_side),
         clip_input=_clip_input(rgb, options.clip_side),
+        chart=chart,
     )
 
 
-def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) of the picture panels of a figure, in reading order; [] for one picture.
+def drawn(gray: np.ndarray, marks: np.ndarray, options: FeatureOptions) -> bool:
+    """True for a chart or schematic: strokes and flat fills with sharp edges, next to no continuous tone.
 
-    A picture panel is a solid rectangle of non-background pixels (its four
-    edges run through picture, not through gaps), large against the figure.
-    Letters, labels and plots' open frames are not picture panels.
+    A pixel is drawn when it is flat, on or beside a mark (text, axes, ticks), or beside a sharp edge
+    between flat areas (a bar, a box); what is left is tone (cells, bands, photographs), and a chart has
+    almost none. A picture with no strokes at all (an empty field) is not a chart.
+    """
+    values = gray.astype(np.float32)
+    mean = cv2.blur(values, (5, 5))
+    flat = np.sqrt(np.maximum(cv2.blur(values * values, (5, 5)) - mean * mean, 0)) < 2.5
+    gradient = cv2.magnitude(cv2.Sobel(values, cv2.CV_32F, 1, 0), cv2.Sobel(values, cv2.CV_32F, 0, 1)) / 8
+    edges = gradient > 10
+    sharp = edges & (cv2.blur(flat.astype(np.float32), (11, 11)) >= 0.3)
+    near_marks = cv2.dilate(marks, np.ones((7, 7), np.uint8)) > 0
+    near_sharp = cv2.dilate(sharp.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    tone = ~(flat | near_marks | near_sharp)
+    return bool(edges.mean() >= options.chart_min_strokes and tone.mean() < options.chart_max_tone)
+
+
+def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the panels of a figure on a plain light page, in reading order; [] for one picture.
+
+    The page is cut recursively along its gutters, rows or columns of page background right across what is
+    being cut (an X-Y cut); letters standing in a gutter are allowed. A blot's lanes or a field's dark gaps are
+    not gutters: the page is light and clean, a picture's own background is not.
     """
     height, width = gray.shape
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = int(np.median(border))
-    if np.mean(np.abs(border.astype(np.int16) - background) <= 10) < 0.6:
+    if background < options.page_min_level or np.mean(np.abs(border.astype(np.int16) - background) <= 3) < 0.6:
         return []  # not a figure on a plain page
-    content = (np.abs(gray.astype(np.int16) - background) > 10).astype(np.uint8)
-    content = cv2.morphologyEx(content, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    _, _, stats, _ = cv2.connectedComponentsWithStats(content, connectivity=8)
+    content = np.abs(gray.astype(np.int16) - background) > options.page_tolerance
+    min_gutter = max(4, round(options.panel_min_gutter * min(height, width)))
+    leaves: list[tuple[int, int, int, int]] = []
+
+    def cut(x0: int, y0: int, x1: int, y1: int) -> None:
+        region = content[y0:y1, x0:x1]
+        rows = np.nonzero(region.mean(axis=1) > options.gutter_max_ink)[0]
+        cols = np.nonzero(region.mean(axis=0) > options.gutter_max_ink)[0]
+        if not len(rows) or not len(cols):
+            return
+        x0, x1, y0, y1 = x0 + cols[0], x0 + cols[-1] + 1, y0 + rows[0], y0 + rows[-1] + 1
+        for inked, along_rows in ((rows - rows[0], True), (cols - cols[0], False)):
+            gaps = np.nonzero(np.diff(inked) > min_gutter)[0]
+            if len(gaps):
+                widest = gaps[np.argmax(np.diff(inked)[gaps])]
+                split = int(inked[widest] + 1)
+                if along_rows:
+                    cut(x0, y0, x1, y0 + split)
+                    cut(x0, y0 + split, x1, y1)
+                else:
+                    cut(x0, y0, x0 + split, y1)
+                    cut(x0 + split, y0, x1, y1)
+                return
+        leaves.append((int(x0), int(y0), int(x1), int(y1)))
+
+    cut(0, 0, width, height)
     min_width = max(options.panel_min_side, options.panel_min_fraction * width)
     min_height = max(options.panel_min_side, options.panel_min_fraction * height)
-    boxes = []
-    for x, y, w, h, _ in stats[1:]:
-        if w < min_width or h < min_height:
-            continue
-        edges = [
-            content[y, x : x + w],
-            content[y + h - 1, x : x + w],
-            content[y : y + h, x],
-            content[y : y + h, x + w - 1],
-        ]
-        if min(edge.mean() for edge in edges) < 0.7:
-            continue
-        boxes.append((int(x), int(y), int(x + w), int(y + h)))
+    boxes = [b for b in leaves if b[2] - b[0] >= min_width and b[3] - b[1] >= min_height]
     if not boxes or (len(boxes) == 1 and _area(boxes[0]) > 0.8 * width * height):
         return []
-    row_height = max(1, height // 20)
-    return sorted(boxes, key=lambda b: (b[1] // row_height, b[0]))
+    return _reading_order(boxes)
+
+
+def _reading_order(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Rows of boxes, top to bottom, each left to right; a box whose middle is beside a row's first is in it."""
+    rows: list[list[tuple[int, int, int, int]]] = []
+    for box in sorted(boxes, key=lambda b: b[1]):
+        middle = (box[1] + box[3]) / 2
+        if rows and rows[-1][0][1] <= middle <= rows[-1][0][3]:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    return [box for row in rows for box in sorted(row)]
 
 
 def _area(box: tuple[int, int, int, int]) -> int:

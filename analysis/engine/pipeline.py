@@ -86,6 +86,7 @@ class Item:
     page: int | None = None
     preview: str | None = None  # key of its pictures in Options.preview_dir
     panels: list[Box] = field(default_factory=list)  # a figure's picture panels, in reading order
+    chart: bool = False  # a chart or schematic (features.drawn)
 
     def place_name(self, panel: int | None) -> str:
         return self.name if panel is None else panel_name(self.name, panel)
@@ -198,7 +199,8 @@ def find_duplicates(
     check()
 
     items = [
-        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, _panels(f, units)) for f in whole
+        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, _panels(f, units), f.chart)
+        for f in whole
     ]
     started = time.perf_counter()
     pairs = []
@@ -222,7 +224,10 @@ def find_duplicates(
 
     started = time.perf_counter()
     # a region copied inside one picture (or one panel) is a finding, not a group of pictures
-    groups = connected_groups(p.places for p in pairs if p.verdict == DUPLICATE and p.places[0] != p.places[1])
+    linked = [p.places for p in pairs if p.verdict == DUPLICATE and p.places[0] != p.places[1]]
+    # grouped as (item, panel or 0), which sort
+    grouped = connected_groups(((i, a or 0), (j, b or 0)) for (i, a), (j, b) in linked)
+    groups = [[(item, panel or None) for item, panel in group] for group in grouped]
     report("grouping", 1, 1)
     timings["grouping"] = time.perf_counter() - started
     return Result(items, skipped, pairs, groups, clip_notice, timings)
@@ -337,7 +342,9 @@ def _verify(
             best_verdict, best = verdict, alignment
         if verdict == DUPLICATE:
             break
-    if not best_verdict and clip_score is not None and clip_score >= options.verdicts.similar_clip:
+    # to CLIP, any two bar charts or pathway diagrams look alike: for charts only shared pixels count
+    both_charts = items[first].chart and items[second].chart
+    if not best_verdict and not both_charts and clip_score is not None and clip_score >= options.verdicts.similar_clip:
         best_verdict = SIMILAR
     pair = Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
     pair.confidence = confidence.confidence(pair.evidence)
@@ -386,7 +393,8 @@ def _panel_at(region: tuple[float, float, float, float], item: Item) -> int | No
 
 def _with_clones(pairs: list[Pair], whole: list[ItemFeatures], items: list[Item]) -> list[Pair]:
     """The pairs, and each region copied inside a picture that no pair of its panels already shows."""
-    shown = {(p.first, *sorted((p.first_panel or 0, p.second_panel or 0))) for p in pairs if p.verdict == DUPLICATE}
+    found = [p for p in pairs if p.within and p.verdict == DUPLICATE]
+    shown = {(p.first, *sorted((p.first_panel or 0, p.second_panel or 0))) for p in found}
     for number, features in enumerate(whole):
         if features.clone is None:
             continue

@@ -125,3 +125,23 @@ def test_a_figure_yields_its_panels_as_units_named_after_it():
     assert [p.name for p in panels] == ["figs/fig2.png#panel=1", "figs/fig2.png#panel=2"]
     assert [p.box for p in panels] == [(30, 30, 470, 330), (510, 30, 950, 330)]
     assert all(p.parent == "figs/fig2.png" for p in panels)
+
+
+def test_split_panels_cuts_along_gutters_around_light_and_open_panels():
+    from analysis.bench.dataset import blot, plot
+
+    rng = np.random.default_rng(1)
+    panels = [cv2.resize(picture, (440, 300)) for picture in (blot(rng, 600), plot(rng, 600), blot(rng, 600))]
+    boxes = split_panels(cv2.cvtColor(figure_of([*panels, scene(4, 440, 300)]), cv2.COLOR_RGB2GRAY), OPTIONS)
+    assert len(boxes) == 4
+    # a plot's panel is its frame, without the tick labels outside it
+    for box, (left, top) in zip(boxes, ((30, 30), (510, 30), (30, 370), (510, 370)), strict=True):
+        assert left - 2 <= box[0] < box[2] <= left + 442 and top - 2 <= box[1] < box[3] <= top + 302
+
+
+def test_a_blots_lanes_and_a_fields_dark_gaps_are_not_gutters():
+    from analysis.bench.dataset import blot, fluorescence
+
+    rng = np.random.default_rng(2)
+    for picture in (blot(rng, 900, lanes=4), fluorescence(rng, 700)):
+        assert split_panels(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), OPTIONS) == []
