@@ -55,6 +55,7 @@ def pair_json(pair: Pair, review) -> dict:
         "content_agreement": pair.content,
         "region1": pair.region1,
         "region2": pair.region2,
+        "inside_one_item": pair.inside or None,
         "review": review.decision if review else None,
     }
 

@@ -218,6 +218,7 @@ class Run(models.Model):
                     preview=f"{self.preview_folder}/{item.preview}.jpg" if item.preview else "",
                     thumbnail=f"{self.preview_folder}/{item.preview}-thumb.jpg" if item.preview else "",
                     panels=[list(box) for box in item.panels],
+                    chart=item.chart,
                 )
                 for number, item in enumerate(result.items)
             )
@@ -324,6 +325,7 @@ class Item(models.Model):
     panels = models.JSONField(
         default=list, blank=True, help_text="a figure's picture panels, in reading order: x0, y0, x1, y1 in pixels"
     )
+    chart = models.BooleanField(default=False, help_text="a chart or schematic, not a photograph or micrograph")
 
     class Meta:
         ordering = ["number", "name"]
@@ -375,6 +377,15 @@ class Pair(models.Model):
     def within(self) -> bool:
         """A copy inside one item: two panels of a figure, or a region cloned in a picture."""
         return self.first_id == self.second_id
+
+    @property
+    def inside(self) -> str:
+        """What a copy inside one item is, in words; "" for a pair of two items."""
+        if not self.within:
+            return ""
+        if self.first_panel and self.second_panel and self.first_panel != self.second_panel:
+            return "two panels of one figure show the same picture"
+        return "a region of the picture appears a second time in it"
 
     @property
     def confidence_band(self) -> str:

@@ -5,6 +5,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from analysis.models import Run, Upload
+from analysis.worker import QueueRunner
+from tests.conftest import png_upload
+from tests.images import scene
+
 
 @pytest.mark.django_db
 def test_it_draws_both_items_with_the_matched_regions_and_the_inliers(alice_client, finished_run):
@@ -55,3 +60,31 @@ def test_it_says_the_transform_in_words(alice_client, finished_run):
 @pytest.mark.django_db
 def test_bob_gets_404_for_the_overlay(bob_client, finished_run):
     assert bob_client.get(f"/runs/{finished_run.code}/pairs/1/overlay.jpg").status_code == 404
+
+
+@pytest.fixture
+def run_with_copies_inside(alice, tmp_path) -> Run:
+    """A figure whose two panels show one picture, beside a picture with a region pasted elsewhere in it."""
+    run = Run.objects.create(owner=alice)
+    figure = np.full((400, 940, 3), 255, np.uint8)
+    figure[40:340, 40:440] = scene(53, 400, 300)
+    figure[40:340, 500:900] = scene(53, 400, 300)[:, ::-1]
+    cloned = scene(54, 640, 480)
+    cloned[280:440, 400:600] = cloned[60:220, 40:240]
+    for name, picture in (("figure.png", figure), ("cloned.png", cloned)):
+        Upload.store(run, png_upload(name, picture, tmp_path), name)
+    assert QueueRunner("test worker").run_next()
+    return run
+
+
+@pytest.mark.django_db
+def test_copies_inside_one_figure_or_picture_are_shown_as_such(alice_client, run_with_copies_inside):
+    run = run_with_copies_inside
+    html = alice_client.get(f"/runs/{run.code}/").content.decode()
+    assert "figure.png#panel=1</span> <span aria-hidden" in html
+    assert "(two panels of one figure show the same picture)" in html
+    assert "(a region of the picture appears a second time in it)" in html
+    assert f"/runs/{run.code}/items/{run.items.get(name='figure.png').number}/panels/2.jpg" in html
+    clone = run.pairs.get(first__name="cloned.png", second__name="cloned.png")
+    page = alice_client.get(f"/runs/{run.code}/pairs/{clone.rank}/").content.decode()
+    assert "A region of the picture appears a second time in it: both places are outlined below" in page

@@ -56,6 +56,7 @@ class ItemFeatures:
     signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
     clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
     chart: bool = False  # a chart or schematic: drawn marks and flat fills, no continuous tone
+    tone: float = 1.0  # the share of its pixels in continuous tone (drawing)
     parent: str | None = None  # for a figure panel: the item it was cut from
     inside: str | None = None  # for an image embedded in a PDF page: that page's item
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
@@ -83,6 +84,8 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
         panel = _describe(rgb[y0:y1, x0:x1], gray[y0:y1, x0:x1], panel_name(name, number), size, options)
         panel.parent, panel.box = name, box
         panels.append(panel)
+    if whole.chart and all(panel.tone < options.chart_max_tone for panel in panels):
+        return [whole]  # a chart's legend, plot area and labels are its parts, alike in every chart of one style
     return [whole, *panels]
 
 
@@ -91,7 +94,10 @@ def _describe(
 ) -> ItemFeatures:
     sift_gray = resize_longest(gray, _sift_side(gray.shape, options))
     text = text_mask(sift_gray)
-    chart = drawn(sift_gray, text, options)
+    # measured as the picture is, never upscaled: interpolation would soften every sharp edge into tone
+    native = resize_longest(gray, min(max(gray.shape), options.sift_max_side))
+    marks = cv2.resize(text, (native.shape[1], native.shape[0]), interpolation=cv2.INTER_NEAREST)
+    strokes, tone = drawing(native, marks)
     if np.count_nonzero(text) > options.max_mark_share * text.size:
         text[:] = 0  # marks everywhere are the picture itself (a brick wall, a mesh), not labels on it
     normalised = normalise_contrast(sift_gray)
@@ -112,16 +118,17 @@ def _describe(
         check_content=~check_text,
         signature=_signature(normalised, options.signature_side),
         clip_input=_clip_input(rgb, options.clip_side),
-        chart=chart,
+        chart=strokes >= options.chart_min_strokes and tone < options.chart_max_tone,
+        tone=tone,
     )
 
 
-def drawn(gray: np.ndarray, marks: np.ndarray, options: FeatureOptions) -> bool:
-    """True for a chart or schematic: strokes and flat fills with sharp edges, next to no continuous tone.
+def drawing(gray: np.ndarray, marks: np.ndarray) -> tuple[float, float]:
+    """The shares of a picture's pixels on a stroke (an edge) and in continuous tone.
 
     A pixel is drawn when it is flat, on or beside a mark (text, axes, ticks), or beside a sharp edge
-    between flat areas (a bar, a box); what is left is tone (cells, bands, photographs), and a chart has
-    almost none. A picture with no strokes at all (an empty field) is not a chart.
+    between flat areas (a bar, a box); what is left is tone (cells, bands, photographs). A chart or
+    schematic has strokes and almost no tone; an empty field has neither.
     """
     values = gray.astype(np.float32)
     mean = cv2.blur(values, (5, 5))
@@ -132,7 +139,7 @@ def drawn(gray: np.ndarray, marks: np.ndarray, options: FeatureOptions) -> bool:
     near_marks = cv2.dilate(marks, np.ones((7, 7), np.uint8)) > 0
     near_sharp = cv2.dilate(sharp.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     tone = ~(flat | near_marks | near_sharp)
-    return bool(edges.mean() >= options.chart_min_strokes and tone.mean() < options.chart_max_tone)
+    return float(edges.mean()), float(tone.mean())
 
 
 def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, int, int, int]]:

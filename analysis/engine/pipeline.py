@@ -338,10 +338,9 @@ def _verify(
         alignment = lift(
             alignment, _box(units[u]), items[first].original_size, _box(units[v]), items[second].original_size
         )
-        if best is None or (VERDICT_ORDER[verdict], -alignment.inliers) < (VERDICT_ORDER[best_verdict], -best.inliers):
+        # a whole figure's match may rest on one shared panel: its own pair, agreeing better, names it
+        if best is None or _stronger(verdict, alignment, best_verdict, best):
             best_verdict, best = verdict, alignment
-        if verdict == DUPLICATE:
-            break
     # to CLIP, any two bar charts or pathway diagrams look alike: for charts only shared pixels count
     both_charts = items[first].chart and items[second].chart
     if not best_verdict and not both_charts and clip_score is not None and clip_score >= options.verdicts.similar_clip:
@@ -349,6 +348,15 @@ def _verify(
     pair = Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
     pair.confidence = confidence.confidence(pair.evidence)
     return pair
+
+
+def _stronger(verdict: str, alignment: Alignment, best_verdict: str, best: Alignment) -> bool:
+    """Duplicates first; among duplicates the closer agreement (the whole items on a tie); else more inliers."""
+    if verdict != best_verdict:
+        return VERDICT_ORDER[verdict] < VERDICT_ORDER[best_verdict]
+    if verdict == DUPLICATE:
+        return alignment.content > best.content + 0.02
+    return alignment.inliers > best.inliers
 
 
 def _verify_panels(

@@ -145,3 +145,20 @@ def test_a_blots_lanes_and_a_fields_dark_gaps_are_not_gutters():
     rng = np.random.default_rng(2)
     for picture in (blot(rng, 900, lanes=4), fluorescence(rng, 700)):
         assert split_panels(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), OPTIONS) == []
+
+
+def test_charts_and_schematics_are_recognised_and_pictures_are_not():
+    from analysis.bench.dataset import bar_chart, blot, fluorescence, plot, real_image, schematic, with_scale_bar
+
+    rng = np.random.default_rng(3)
+    charts = [bar_chart(rng, 900), schematic(rng, 900), plot(rng, 900)]
+    pictures = [
+        with_scale_bar(fluorescence(rng, 700)),
+        fluorescence(rng, 700, faint=True),
+        blot(rng, 1000),
+        blot(rng, 800, faint=True),
+        real_image("astronaut"),
+        scene(5),
+    ]
+    assert [extract(decoded(chart, "c.png"), OPTIONS)[0].chart for chart in charts] == [True] * 3
+    assert [extract(decoded(picture, "p.png"), OPTIONS)[0].chart for picture in pictures] == [False] * 6

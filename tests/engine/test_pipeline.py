@@ -170,3 +170,23 @@ def test_copies_inside_one_figure_are_reported_by_panel_and_inside_one_picture_b
     assert [[result.place_name(place) for place in group] for group in result.groups] == [
         ["fig.png#panel=1", "fig.png#panel=4"]
     ]
+
+
+def test_clip_alone_never_calls_two_charts_similar():
+    from analysis.bench.dataset import bar_chart, schematic
+    from analysis.engine.features import FeatureOptions, extract
+    from analysis.engine.pipeline import SIMILAR, _verify
+    from analysis.engine.sources import Decoded, ItemRef
+    from analysis.engine.verify import best_device
+
+    def features(rgb):
+        return extract(
+            Decoded(ItemRef("x.png", "x.png", "image"), rgb, (rgb.shape[1], rgb.shape[0])), FeatureOptions()
+        )[0]
+
+    rng = np.random.default_rng(4)
+    same_meaning = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)  # CLIP would call them the same
+    for pictures, verdict in (([bar_chart(rng, 900), schematic(rng, 900)], ""), ([scene(70), scene(71)], SIMILAR)):
+        units = [features(picture) for picture in pictures]
+        pair = _verify(units, units, same_meaning, 0, 1, {(0, 1): None}, OFFLINE, best_device())
+        assert (pair.clip_score, pair.verdict) == (1.0, verdict)
