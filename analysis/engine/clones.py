@@ -54,10 +54,10 @@ class CloneOptions:
     surround_outer: float = 2.2
     max_surround_content: float = 0.4  # agreement in the ring above this: a repeating pattern
     min_surround_blocks: int = 4
-    correlation_side: int = 512
+    correlation_side: int = 384
     correlation_band: tuple[float, float] = (1.5, 6.0)  # band-pass sigmas, in pixels
-    correlation_block: int = 16
-    correlation_peaks: int = 4  # offsets checked per flip
+    correlation_block: int = 12
+    correlation_peaks: int = 3  # offsets checked per flip
     correlation_agreement: float = 0.92  # a copy's blocks correlate almost perfectly, re-encoded or not
     correlation_min_blocks: int = 14
     separation: float = 1.5  # the regions grown this much about their centres ...

@@ -86,7 +86,7 @@ class Item:
     page: int | None = None
     preview: str | None = None  # key of its pictures in Options.preview_dir
     panels: list[Box] = field(default_factory=list)  # a figure's picture panels, in reading order
-    chart: bool = False  # a chart or schematic (features.drawn)
+    chart: bool = False  # a chart or schematic (features.drawing)
 
     def place_name(self, panel: int | None) -> str:
         return self.name if panel is None else panel_name(self.name, panel)
