@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import cv2
@@ -64,40 +64,70 @@ class ItemFeatures:
     page: int | None = None  # 0-based page of a PDF or TIFF
     preview: str | None = None  # the key of its pictures in the preview folder, when one was given
     clone: Alignment | None = None  # a region copied elsewhere in the picture (clones.py); whole items only
+    panels: list[tuple[int, int, int, int]] = field(default_factory=list)  # all its panels' boxes, as `box`
 
 
 def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
-    """Features of the item, then of each panel when it is a multi-panel figure."""
+    """Features of the item, then of each picture panel when it is a multi-panel figure.
+
+    The item lists all its panels' boxes (`panels`); a panel that is a chart gets no features of its own,
+    as a chart is not split either: its parts (plot area, legend, labels) look alike in every chart of a style.
+    """
     rgb = decoded.rgb
     name = decoded.ref.name
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    whole = _describe(rgb, gray, name, decoded.original_size, options)
+    # marks found once, at the scale of the whole picture's keypoints; each panel takes its part
+    marks = text_mask(resize_longest(gray, _sift_side(gray.shape, options)))
+    whole = _describe(rgb, gray, marks, name, decoded.original_size, options)
     whole.inside = decoded.ref.container
     whole.kind, whole.page = decoded.ref.kind, decoded.ref.page
     boxes = split_panels(gray, options)
+    parts = [_part(marks, box, gray.shape) for box in boxes]
+    pictures = [
+        _drawing(gray[y0:y1, x0:x1], part, options)[1] >= options.chart_max_tone
+        for (x0, y0, x1, y1), part in zip(boxes, parts, strict=True)
+    ]
+    if whole.chart and not any(pictures):
+        return [whole]
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]
     panels = []
-    for number, (x0, y0, x1, y1) in enumerate(boxes, start=1):
+    for number, ((x0, y0, x1, y1), part, picture) in enumerate(zip(boxes, parts, pictures, strict=True), start=1):
         box = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
-        size = (box[2] - box[0], box[3] - box[1])
-        panel = _describe(rgb[y0:y1, x0:x1], gray[y0:y1, x0:x1], panel_name(name, number), size, options)
-        panel.parent, panel.box = name, box
-        panels.append(panel)
-    if whole.chart and all(panel.tone < options.chart_max_tone for panel in panels):
-        return [whole]  # a chart's legend, plot area and labels are its parts, alike in every chart of one style
+        whole.panels.append(box)
+        if picture:
+            size = (box[2] - box[0], box[3] - box[1])
+            crop = (slice(y0, y1), slice(x0, x1))
+            panel = _describe(rgb[crop], gray[crop], part, panel_name(name, number), size, options)
+            panel.parent, panel.box = name, box
+            panels.append(panel)
     return [whole, *panels]
 
 
-def _describe(
-    rgb: np.ndarray, gray: np.ndarray, name: str, original_size: tuple[int, int], options: FeatureOptions
-) -> ItemFeatures:
-    sift_gray = resize_longest(gray, _sift_side(gray.shape, options))
-    text = text_mask(sift_gray)
+def _part(marks: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]) -> np.ndarray:
+    """The marks inside a box given in the pixels of a picture of `shape`."""
+    scale_y, scale_x = marks.shape[0] / shape[0], marks.shape[1] / shape[1]
+    x0, y0, x1, y1 = box
+    return marks[round(y0 * scale_y) : max(round(y1 * scale_y), 1), round(x0 * scale_x) : max(round(x1 * scale_x), 1)]
+
+
+def _drawing(gray: np.ndarray, marks: np.ndarray, options: FeatureOptions) -> tuple[float, float]:
     # measured as the picture is, never upscaled: interpolation would soften every sharp edge into tone
     native = resize_longest(gray, min(max(gray.shape), options.sift_max_side))
-    marks = cv2.resize(text, (native.shape[1], native.shape[0]), interpolation=cv2.INTER_NEAREST)
-    strokes, tone = drawing(native, marks)
+    return drawing(native, cv2.resize(marks, (native.shape[1], native.shape[0]), interpolation=cv2.INTER_NEAREST))
+
+
+def _describe(
+    rgb: np.ndarray,
+    gray: np.ndarray,
+    marks: np.ndarray,
+    name: str,
+    original_size: tuple[int, int],
+    options: FeatureOptions,
+) -> ItemFeatures:
+    sift_gray = resize_longest(gray, _sift_side(gray.shape, options))
+    text = cv2.resize(marks, (sift_gray.shape[1], sift_gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+    strokes, tone = _drawing(gray, marks, options)
     if np.count_nonzero(text) > options.max_mark_share * text.size:
         text[:] = 0  # marks everywhere are the picture itself (a brick wall, a mesh), not labels on it
     normalised = normalise_contrast(sift_gray)

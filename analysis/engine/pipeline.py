@@ -32,6 +32,7 @@ from .verify import (
 )
 
 VERDICT_ORDER = {DUPLICATE: 0, SIMILAR: 1, "": 2}
+CLOSER = 0.02  # content agreement by which a panel pair's evidence must beat its figures'
 
 Progress = Callable[[str, int, int], None]
 
@@ -199,8 +200,7 @@ def find_duplicates(
     check()
 
     items = [
-        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, _panels(f, units), f.chart)
-        for f in whole
+        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, f.panels, f.chart) for f in whole
     ]
     started = time.perf_counter()
     pairs = []
@@ -341,6 +341,8 @@ def _verify(
         # a whole figure's match may rest on one shared panel: its own pair, agreeing better, names it
         if best is None or _stronger(verdict, alignment, best_verdict, best):
             best_verdict, best = verdict, alignment
+        if best_verdict == DUPLICATE and best.content >= 1.0 - CLOSER:
+            break  # no other unit pair could agree closer
     # to CLIP, any two bar charts or pathway diagrams look alike: for charts only shared pixels count
     both_charts = items[first].chart and items[second].chart
     if not best_verdict and not both_charts and clip_score is not None and clip_score >= options.verdicts.similar_clip:
@@ -355,7 +357,7 @@ def _stronger(verdict: str, alignment: Alignment, best_verdict: str, best: Align
     if verdict != best_verdict:
         return VERDICT_ORDER[verdict] < VERDICT_ORDER[best_verdict]
     if verdict == DUPLICATE:
-        return alignment.content > best.content + 0.02
+        return alignment.content > best.content + CLOSER
     return alignment.inliers > best.inliers
 
 
@@ -411,10 +413,6 @@ def _with_clones(pairs: list[Pair], whole: list[ItemFeatures], items: list[Item]
             clone.confidence = confidence.confidence(clone.evidence)
             pairs.append(clone)
     return pairs
-
-
-def _panels(item: ItemFeatures, units: list[ItemFeatures]) -> list[Box]:
-    return [unit.box for unit in units if unit.parent == item.name and unit.box is not None]
 
 
 def _verify_units(
