@@ -89,6 +89,10 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     ]
     if whole.chart and not any(pictures):
         return [whole]
+    # only a picture filling its box edge to edge (a micrograph, a photograph) is compared on its own; an open
+    # panel (a blot on the page's white, a plot) is found in the whole figure, which costs no more features
+    background = int(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    pictures = [picture and _solid(gray, box, background) for picture, box in zip(pictures, boxes, strict=True)]
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]
     panels = []
@@ -102,6 +106,13 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
             panel.parent, panel.box = name, box
             panels.append(panel)
     return [whole, *panels]
+
+
+def _solid(gray: np.ndarray, box: tuple[int, int, int, int], background: int) -> bool:
+    """Whether the picture in the box runs to all four of its edges, rather than fading into the page."""
+    x0, y0, x1, y1 = box
+    inside = np.abs(gray[y0:y1, x0:x1].astype(np.int16) - background) > 10
+    return min(inside[0].mean(), inside[-1].mean(), inside[:, 0].mean(), inside[:, -1].mean()) >= 0.7
 
 
 def _part(marks: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]) -> np.ndarray:

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -203,21 +204,22 @@ def find_duplicates(
         Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, f.panels, f.chart) for f in whole
     ]
     started = time.perf_counter()
+    jobs = [
+        partial(_verify, units, whole, embeddings, first, second, tries, options, device)
+        for (first, second), tries in sorted(found.items())
+    ] + [
+        partial(_verify_panels, units, whole, owner[u], u, v, view, options, device)
+        for (u, v), view in sorted(panel_pairs.items())
+    ]
     pairs = []
-    total = len(found) + len(panel_pairs)
-    for done, ((first, second), tries) in enumerate(sorted(found.items()), start=1):
-        pairs.append(_verify(units, whole, embeddings, first, second, tries, options, device))
-        if done % 20 == 0 or done == total:
-            report("verifying", done, total)
+    for done, job in enumerate(jobs, start=1):
+        pair = job()
+        # panels of one figure are expected to differ: only a finding of theirs is worth a line
+        if pair.verdict or not pair.within:
+            pairs.append(_named(pair, items))
+        if done % 20 == 0 or done == len(jobs):
+            report("verifying", done, len(jobs))
             check()
-    for done, ((u, v), view) in enumerate(sorted(panel_pairs.items()), start=len(found) + 1):
-        pair = _verify_panels(units, whole, owner[u], u, v, view, options, device)
-        if pair.verdict:  # panels of one figure are expected to differ: only a finding is worth a line
-            pairs.append(pair)
-        if done % 20 == 0 or done == total:
-            report("verifying", done, total)
-            check()
-    pairs = [_named(pair, items) for pair in pairs]
     pairs = _with_clones(pairs, whole, items)
     pairs.sort(key=_pair_rank)
     timings["verifying"] = time.perf_counter() - started
