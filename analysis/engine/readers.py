@@ -17,6 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
+import cv2
+from threadpoolctl import threadpool_limits
+
 from .clones import CloneOptions, find_clone
 from .features import FeatureOptions, ItemFeatures, extract
 from .previews import save_previews
@@ -89,6 +92,10 @@ def _exit_with_parent(parent: int) -> None:
 
 def _reader_main(connection, parent: int, options: ReaderOptions) -> None:
     _exit_with_parent(parent)
+    # one reader per core already: OpenCV's and BLAS's own thread pools would only contend with the other
+    # readers (BLAS's spinning threads made reading a third slower)
+    cv2.setNumThreads(1)
+    threadpool_limits(1)
     memory = options.limits.reader_memory_mb * 1024**2
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     while True:

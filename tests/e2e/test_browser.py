@@ -147,6 +147,9 @@ def test_a_user_finds_the_duplicates_in_a_folder(page, figures):
         results.get_by_role("link", name="Download report (HTML)").click()
     report = Path(download.value.path()).read_text()
     assert "<h2>Findings</h2>" in report and "data:image/jpeg;base64," in report
+    with page.expect_download() as download:
+        results.get_by_role("link", name="Download report (PDF)").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
 
     results.get_by_role("link", name="Evidence for pair 1", exact=True).click()
     expect(page.locator("h1")).to_contain_text("Pair 1: duplicate")
