@@ -34,7 +34,7 @@ from .verify import (
     band_pass,
     block_agreement,
     block_correlations,
-    consistent_inliers,
+    fit_similarity,
     spread,
     to_check,
     to_original,
@@ -123,7 +123,7 @@ def _one_per_spot(keypoints: np.ndarray, descriptors: np.ndarray) -> tuple[np.nd
 def _ratio_matches(query: np.ndarray, train: np.ndarray, allowed: np.ndarray, ratio: float) -> np.ndarray:
     """(n, 2) index pairs whose best allowed partner passes the ratio test against the second best."""
     similarity = np.where(allowed, query @ train.T, -1.0)
-    top = np.argsort(-similarity, axis=1)[:, :2]
+    top = np.argpartition(-similarity, 1, axis=1)[:, :2]  # the best two, best first
     best = np.take_along_axis(similarity, top, axis=1)
     distance = np.sqrt(np.clip(2.0 - 2.0 * best, 0.0, None))
     keep = (best[:, 0] > -1.0) & (distance[:, 0] < ratio * distance[:, 1])
@@ -140,22 +140,10 @@ def _aligned(
     options: CloneOptions,
 ) -> Alignment | None:
     # every copy is matched both ways; RANSAC keeps one direction, the other falls out as outliers
-    threshold = max(2.0, verify.ransac_threshold * math.hypot(*item.sift_size))
-    matrix, mask = cv2.estimateAffinePartial2D(
-        np.ascontiguousarray(keypoints2[:, :2]),
-        np.ascontiguousarray(keypoints1[:, :2]),
-        method=cv2.RANSAC,
-        ransacReprojThreshold=threshold,
-        maxIters=2000,
-        confidence=0.995,
-        refineIters=10,
-    )
-    if matrix is None:
+    found = fit_similarity(keypoints1, keypoints2, item.sift_size, verify)
+    if found is None or len(found[1]) < options.min_inliers:
         return None
-    found = consistent_inliers(matrix, mask, keypoints1, keypoints2, verify)
-    if found is None or len(found[0]) < options.min_inliers:
-        return None
-    points1, points2 = found
+    matrix, points1, points2 = found
     if not (spread(points1, item.sift_size, verify) and spread(points2, item.sift_size, verify)):
         return None
     original = to_original(matrix, item, item)

@@ -186,22 +186,10 @@ def _ransac(
     mirrored: bool,
     options: VerifyOptions,
 ) -> Alignment | None:
-    threshold = max(2.0, options.ransac_threshold * math.hypot(*first.sift_size))
-    matrix, mask = cv2.estimateAffinePartial2D(
-        np.ascontiguousarray(keypoints2[:, :2]),
-        np.ascontiguousarray(keypoints1[:, :2]),
-        method=cv2.RANSAC,
-        ransacReprojThreshold=threshold,
-        maxIters=2000,
-        confidence=0.995,
-        refineIters=10,
-    )
-    if matrix is None:
-        return None
-    found = consistent_inliers(matrix, mask, keypoints1, keypoints2, options)
+    found = fit_similarity(keypoints1, keypoints2, first.sift_size, options)
     if found is None:
         return None
-    points1, points2 = found
+    matrix, points1, points2 = found
     count = len(points1)
     if not (spread(points1, first.sift_size, options) and spread(points2, second.sift_size, options)):
         return None
@@ -215,6 +203,27 @@ def _ransac(
     norm2 = (points2 / second.sift_size).astype(np.float32)
     region1, region2 = _footprints(original, mirrored, first.original_size, second.original_size)
     return Alignment(count, mirrored, original, norm1, norm2, region1, region2, content, blocks)
+
+
+def fit_similarity(
+    keypoints1: np.ndarray, keypoints2: np.ndarray, size: tuple[int, int], options: VerifyOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """RANSAC for the similarity transform carrying matched keypoints2 onto keypoints1 in an image of `size`:
+    the 2x3 matrix and the inliers' positions on both sides (consistent_inliers), or None."""
+    threshold = max(2.0, options.ransac_threshold * math.hypot(*size))
+    matrix, mask = cv2.estimateAffinePartial2D(
+        np.ascontiguousarray(keypoints2[:, :2]),
+        np.ascontiguousarray(keypoints1[:, :2]),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=threshold,
+        maxIters=2000,
+        confidence=0.995,
+        refineIters=10,
+    )
+    if matrix is None:
+        return None
+    found = consistent_inliers(matrix, mask, keypoints1, keypoints2, options)
+    return None if found is None else (matrix, *found)
 
 
 def consistent_inliers(
