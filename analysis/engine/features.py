@@ -37,6 +37,7 @@ class FeatureOptions:
     panel_min_fraction: float = 0.12  # of the figure's width and height
     panel_min_side: int = 64
     panel_min_gutter: float = 0.012  # of the figure's shorter side
+    panel_min_area: float = 0.05  # of the figure: an open panel this large (a plot) is compared on its own
     page_min_level: int = 200  # a figure's page is light
     page_tolerance: int = 8  # grey levels around the page's own
     gutter_max_ink: float = 0.06  # share of a gutter's line that may be ink: a panel letter standing in it
@@ -68,10 +69,9 @@ class ItemFeatures:
 
 
 def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
-    """Features of the item, then of each picture panel when it is a multi-panel figure.
+    """Features of the item, then of each panel when it is a multi-panel figure.
 
-    The item lists all its panels' boxes (`panels`); a panel that is a chart gets no features of its own,
-    as a chart is not split either: its parts (plot area, legend, labels) look alike in every chart of a style.
+    The item lists all its panels' boxes (`panels`); small open panels get no features of their own.
     """
     rgb = decoded.rgb
     name = decoded.ref.name
@@ -83,23 +83,22 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     whole.kind, whole.page = decoded.ref.kind, decoded.ref.page
     boxes = split_panels(gray, options)
     parts = [_part(marks, box, gray.shape) for box in boxes]
-    pictures = [
-        _drawing(gray[y0:y1, x0:x1], part, options)[1] >= options.chart_max_tone
+    if whole.chart and all(
+        _drawing(gray[y0:y1, x0:x1], part, options)[1] < options.chart_max_tone
         for (x0, y0, x1, y1), part in zip(boxes, parts, strict=True)
-    ]
-    if whole.chart and not any(pictures):
-        return [whole]
-    # only a picture filling its box edge to edge (a micrograph, a photograph) is compared on its own; an open
-    # panel (a blot on the page's white, a plot) is found in the whole figure, which costs no more features
+    ):
+        return [whole]  # a chart's legend, plot area and labels are its parts, alike in every chart of one style
+    # a panel is compared on its own when it fills its box edge to edge (a micrograph) or is large (a plot);
+    # the bits an X-Y cut leaves of an open panel (a blot's label strip) are found within the whole figure
     background = int(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
-    pictures = [picture and _solid(gray, box, background) for picture, box in zip(pictures, boxes, strict=True)]
+    compared = [_solid(gray, box, background) or _area(box) >= options.panel_min_area * gray.size for box in boxes]
     scale_x = decoded.original_size[0] / rgb.shape[1]
     scale_y = decoded.original_size[1] / rgb.shape[0]
     panels = []
-    for number, ((x0, y0, x1, y1), part, picture) in enumerate(zip(boxes, parts, pictures, strict=True), start=1):
+    for number, ((x0, y0, x1, y1), part, own) in enumerate(zip(boxes, parts, compared, strict=True), start=1):
         box = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
         whole.panels.append(box)
-        if picture:
+        if own:
             size = (box[2] - box[0], box[3] - box[1])
             crop = (slice(y0, y1), slice(x0, x1))
             panel = _describe(rgb[crop], gray[crop], part, panel_name(name, number), size, options)
