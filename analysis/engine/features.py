@@ -57,7 +57,6 @@ class ItemFeatures:
     signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
     clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
     chart: bool = False  # a chart or schematic: drawn marks and flat fills, no continuous tone
-    tone: float = 1.0  # the share of its pixels in continuous tone (drawing)
     parent: str | None = None  # for a figure panel: the item it was cut from
     inside: str | None = None  # for an image embedded in a PDF page: that page's item
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
@@ -159,7 +158,6 @@ def _describe(
         signature=_signature(normalised, options.signature_side),
         clip_input=_clip_input(rgb, options.clip_side),
         chart=strokes >= options.chart_min_strokes and tone < options.chart_max_tone,
-        tone=tone,
     )
 
 
