@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.db.models import Count
 from django.utils.html import format_html
 
-from analysis.models import Item, Pair, Review, Run, Upload
+from analysis.models import Item, Library, LibraryEntry, Pair, Review, Run, Upload
 
 
 class UploadInline(admin.TabularInline):
@@ -44,6 +45,8 @@ class RunAdmin(admin.ModelAdmin):
         "owner",
         "status",
         "clip_model",
+        "library",
+        "keep",
         "stage",
         "item_count",
         "skipped_count",
@@ -88,3 +91,40 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Library)
+class LibraryAdmin(admin.ModelAdmin):
+    """Libraries are made when their owner or group first uses one; entries are removed on the library page."""
+
+    list_display = ["__str__", "owner", "group", "entry_count", "created"]
+    search_fields = ["owner__username", "group__name"]
+    readonly_fields = ["code", "owner", "group", "created"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("owner", "group").annotate(entry_total=Count("entries"))
+
+    @admin.display(description="pictures", ordering="entry_total")
+    def entry_count(self, library: Library) -> int:
+        return library.entry_total
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(LibraryEntry)
+class LibraryEntryAdmin(admin.ModelAdmin):
+    list_display = ["name", "library", "uploaded", "kept_by", "run"]
+    list_filter = ["library", "uploaded"]
+    search_fields = ["name", "kept_by__username", "content_hash"]
+    date_hierarchy = "uploaded"
+    list_select_related = ["library__owner", "library__group", "kept_by", "run"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the indexes must forget an entry too: removed on the library page

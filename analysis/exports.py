@@ -56,6 +56,7 @@ def pair_json(pair: Pair, review) -> dict:
         "region1": pair.region1,
         "region2": pair.region2,
         "inside_one_item": pair.inside or None,
+        "image2_kept_in": pair.second.library_origin or None,
         "review": review.decision if review else None,
     }
 
@@ -68,6 +69,8 @@ def run_json(run: Run) -> dict:
         "stage_done": run.stage_done,
         "stage_total": run.stage_total,
         "clip_model": run.clip_model,
+        "library": str(run.library.code) if run.library else None,
+        "kept_in_library": run.keep,
         "items": run.item_count,
         "skipped": run.skipped_count,
         "pairs_verified": run.pairs_verified,

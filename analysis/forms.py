@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from analysis.models import Review, Run, Upload
+from analysis.models import Library, Review, Run, Upload
 from analysis.worker import announce_queued
 
 TOO_MANY_FILES = "At most {limit} files in one analysis."
@@ -40,12 +40,37 @@ class UploadForm(forms.Form):
         help_text="ViT-B-32 is the fastest; ViT-L-14 ranks look-alikes best but is slow without a GPU.",
     )
 
+    library = forms.ChoiceField(
+        label="Check against",
+        required=False,  # none when none is asked for (API clients)
+        help_text="pictures kept from earlier analyses: a copy of one of them is found as well",
+    )
+    keep = forms.BooleanField(
+        label="Keep these pictures in the library, for later analyses to be checked against",
+        required=False,
+    )
+
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.owner = owner
+        self.libraries = {str(library.code): library for library in Library.usable(owner)}
+        self.fields["library"].choices = [("", "Nothing kept before")] + [
+            (code, f"{library.label_for(owner)}: {library.entries.count()} pictures")
+            for code, library in self.libraries.items()
+        ]
+        self.fields["library"].initial = next(iter(self.libraries))
 
     def clean_clip_model(self) -> str:
         return self.cleaned_data["clip_model"] or settings.CLIP_MODEL
+
+    def clean_library(self) -> Library | None:
+        return self.libraries.get(self.cleaned_data["library"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("keep") and cleaned.get("library") is None and "library" not in self.errors:
+            self.add_error("keep", "Choose the library to keep the pictures in.")
+        return cleaned
 
     def clean_files(self):
         files = self.cleaned_data["files"]
@@ -77,7 +102,12 @@ class UploadForm(forms.Form):
         """The queued run with its files; a worker is woken once it is committed."""
         files = self.cleaned_data["files"]
         with transaction.atomic():
-            run = Run.objects.create(owner=self.owner, clip_model=self.cleaned_data["clip_model"])
+            run = Run.objects.create(
+                owner=self.owner,
+                clip_model=self.cleaned_data["clip_model"],
+                library=self.cleaned_data["library"],
+                keep=self.cleaned_data["keep"],
+            )
             for file, name in zip(files, upload_names(files, paths), strict=True):
                 Upload.store(run, file, name)
             transaction.on_commit(partial(announce_queued, run.pk))

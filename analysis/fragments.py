@@ -41,6 +41,8 @@ def stage_rows(run: Run) -> list[StageRow]:
             state = "waiting"
         if key == "weights" and state != "current":
             continue  # shown only while a download is in progress
+        if (key == "library" and not run.library_id) or (key == "keeping" and not (run.library_id and run.keep)):
+            continue
         if key == "clip" and state == "done" and run.clip_notice:
             state = "skipped"
         done, total = (run.stage_done, run.stage_total) if state == "current" else (int(state == "done"), 1)

@@ -9,14 +9,17 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.models import Group as UserGroup
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from analysis.engine.confidence import band
 from analysis.engine.names import panel_name
+from analysis.engine.stages import DUPLICATE
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
+    from analysis.engine import library as engine_library
     from analysis.engine.pipeline import Result
 
 
@@ -46,6 +49,15 @@ class Run(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     clip_model = models.CharField(max_length=32, default="ViT-B-32")
+    library = models.ForeignKey(
+        "Library",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        help_text="the library its pictures were checked against",
+    )
+    keep = models.BooleanField(default=False, help_text="its pictures are kept in the library for later analyses")
     stage = models.CharField(max_length=16, blank=True)
     stage_done = models.PositiveIntegerField(default=0)
     stage_total = models.PositiveIntegerField(default=0)
@@ -198,21 +210,32 @@ class Run(models.Model):
         shutil.rmtree(Path(settings.MEDIA_ROOT) / self.folder, ignore_errors=True)
 
     def store_result(self, result: "Result") -> None:
-        """Replaces whatever an earlier attempt stored, so that re-running gives no duplicate rows."""
+        """Replaces whatever an earlier attempt stored, so that re-running gives no duplicate rows.
+
+        Library entries that were compared are stored as items too, with copies of their pictures, so that the
+        run shows its evidence whatever later becomes of the library; an entry removed meanwhile is left out.
+        """
         uploads = {upload.name: upload for upload in self.uploads.all()}
+        entries = LibraryEntry.objects.select_related("library").in_bulk(
+            [item.library for item in result.items if item.library], field_name="key"
+        )
+        stored = [number for number, item in enumerate(result.items) if not item.library or item.library in entries]
         with transaction.atomic():
             self.groups.all().delete()
             self.items.all().delete()  # and their pairs
-            items = Item.objects.bulk_create(
-                Item(
+            rows = []
+            for number in stored:
+                item = result.items[number]
+                upload = uploads.get(item.name.split("#", 1)[0])
+                row = Item(
                     run=self,
                     number=number,
                     name=item.name,
-                    upload=uploads.get(item.name.split("#", 1)[0]),
+                    upload=upload,
                     width=item.original_size[0],
                     height=item.original_size[1],
                     keypoints=item.keypoints,
-                    content_hash=_content_hash(uploads.get(item.name.split("#", 1)[0]), item.name),
+                    content_hash=_content_hash(upload, item.name),
                     kind=item.kind,
                     page=None if item.page is None else item.page + 1,
                     preview=f"{self.preview_folder}/{item.preview}.jpg" if item.preview else "",
@@ -220,12 +243,15 @@ class Run(models.Model):
                     panels=[list(box) for box in item.panels],
                     chart=item.chart,
                 )
-                for number, item in enumerate(result.items)
-            )
+                if item.library:
+                    entries[item.library].describe(row, self.preview_folder)
+                rows.append(row)
+            items = dict(zip(stored, Item.objects.bulk_create(rows), strict=True))
             Item.objects.bulk_create(
                 Item(run=self, name=lost.name, upload=uploads.get(lost.name.split("#", 1)[0]), skipped=lost.reason)
                 for lost in result.skipped
             )
+            pairs = [pair for pair in result.pairs if pair.first in items and pair.second in items]
             Pair.objects.bulk_create(
                 Pair(
                     run=self,
@@ -247,18 +273,22 @@ class Run(models.Model):
                     first_panel=pair.first_panel,
                     second_panel=pair.second_panel,
                 )
-                for rank, pair in enumerate(result.pairs, start=1)
+                for rank, pair in enumerate(pairs, start=1)
             )
-            for number, places in enumerate(result.groups, start=1):
+            groups = [[place for place in group if place[0] in items] for group in result.groups]
+            groups = [group for group in groups if len(group) > 1]
+            for number, places in enumerate(groups, start=1):
                 group = Group.objects.create(run=self, number=number)
                 GroupMember.objects.bulk_create(
                     GroupMember(group=group, item=items[index], panel=panel) for index, panel in places
                 )
-            self.item_count = len(result.items)
+            if self.keep and self.library is not None:
+                self.library.record(self, [items[number] for number in range(len(result.own_items))])
+            self.item_count = len(result.own_items)
             self.skipped_count = len(result.skipped)
-            self.pairs_verified = len(result.pairs)
-            self.duplicate_count = len(result.duplicates)
-            self.group_count = len(result.groups)
+            self.pairs_verified = len(pairs)
+            self.duplicate_count = sum(pair.verdict == DUPLICATE for pair in pairs)
+            self.group_count = len(groups)
             self.clip_notice = result.clip_notice or ""
             self.timings = {stage: round(seconds, 2) for stage, seconds in result.timings.items()}
             self.save(
@@ -272,6 +302,10 @@ class Run(models.Model):
                     "timings",
                 ]
             )
+
+    def library_key(self, number: int) -> str:
+        """The library key of this run's item `number`: the same on every attempt, so keeping again replaces."""
+        return f"{self.code.hex}{number:06d}"
 
 
 def _content_hash(upload: "Upload | None", name: str) -> str:
@@ -326,6 +360,17 @@ class Item(models.Model):
         default=list, blank=True, help_text="a figure's picture panels, in reading order: x0, y0, x1, y1 in pixels"
     )
     chart = models.BooleanField(default=False, help_text="a chart or schematic, not a photograph or micrograph")
+    library_entry = models.ForeignKey(
+        "LibraryEntry",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="for a picture kept from an earlier analysis: its library entry, while it is kept",
+    )
+    library_origin = models.CharField(
+        max_length=400, blank=True, help_text="for a picture kept from an earlier analysis: where it came from"
+    )
 
     class Meta:
         ordering = ["number", "name"]
@@ -334,7 +379,9 @@ class Item(models.Model):
         return self.name
 
     def place_name(self, panel: int | None) -> str:
-        return self.name if panel is None else panel_name(self.name, panel)
+        # a library entry is not one of this run's files: its name says so wherever it is shown or exported
+        name = f"library:{self.name}" if self.library_origin else self.name
+        return name if panel is None else panel_name(name, panel)
 
 
 class Pair(models.Model):
@@ -525,3 +572,160 @@ class ApiToken(models.Model):
             return None
         cls.objects.filter(pk=token.pk).update(last_used=timezone.now())
         return token.owner
+
+
+class LibraryQuerySet(models.QuerySet):
+    def usable_by(self, user) -> "LibraryQuerySet":
+        """A user's own library and the libraries of the groups they belong to."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(models.Q(owner=user) | models.Q(group__in=user.groups.all()))
+
+
+class Library(models.Model):
+    """Pictures kept from earlier analyses, which later ones are checked against: a person's or a group's.
+
+    The rows list what is kept; the features and indexes lie in the library's folder (analysis.engine.library).
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="library"
+    )
+    group = models.OneToOneField(UserGroup, on_delete=models.CASCADE, null=True, blank=True, related_name="library")
+    created = models.DateTimeField(default=timezone.now)
+
+    objects = LibraryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "libraries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=False, group__isnull=True)
+                | models.Q(owner__isnull=True, group__isnull=False),
+                name="library_of_a_person_or_a_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner}'s library" if self.owner_id else f"the {self.group} library"
+
+    def get_absolute_url(self) -> str:
+        return reverse("library_detail", args=[self.code])
+
+    @classmethod
+    def usable(cls, user) -> list["Library"]:
+        """The user's own library, then their groups', each made when first asked for."""
+        own, _ = cls.objects.get_or_create(owner=user)
+        return [own, *(cls.objects.get_or_create(group=group)[0] for group in user.groups.order_by("name"))]
+
+    def label_for(self, user) -> str:
+        return "Your library" if self.owner_id == user.pk else f"{self.group.name} (shared with the group)"
+
+    @property
+    def folder(self) -> str:
+        """Where its features, indexes and pictures live, relative to MEDIA_ROOT."""
+        return f"libraries/{self.code}"
+
+    def indexes(self) -> "engine_library.Library":
+        from analysis.engine.library import Library as Indexes  # FAISS: loaded where a library is used
+
+        return Indexes(Path(settings.MEDIA_ROOT) / self.folder)
+
+    def keep(self, run: Run, result: "Result") -> None:
+        """Puts a run's own items in the indexes, with copies of their pictures; their rows come with the run's
+        results (`record`), so an attempt that is cut off before storing leaves no row without features."""
+        for number, (entry, item) in enumerate(zip(result.kept, result.own_items, strict=True)):
+            entry.key = run.library_key(number)
+            if item.preview:
+                for suffix in ("", "-thumb"):
+                    _copy(f"{run.preview_folder}/{item.preview}{suffix}.jpg", f"{self.folder}/{entry.key}{suffix}.jpg")
+        self.indexes().add(result.kept)
+
+    def record(self, run: Run, items: list["Item"]) -> None:
+        LibraryEntry.objects.bulk_create(
+            LibraryEntry(
+                library=self,
+                key=run.library_key(item.number),
+                name=item.name,
+                content_hash=item.content_hash,
+                width=item.width,
+                height=item.height,
+                kind=item.kind,
+                page=item.page,
+                panels=item.panels,
+                chart=item.chart,
+                preview=f"{self.folder}/{run.library_key(item.number)}.jpg" if item.preview else "",
+                thumbnail=f"{self.folder}/{run.library_key(item.number)}-thumb.jpg" if item.preview else "",
+                run=run,
+                kept_by=run.owner,
+                uploaded=run.created,
+            )
+            for item in items
+        )
+
+    def forget(self, keys: list[str]) -> None:
+        """Removes entries: from the indexes first, so that no later analysis finds an entry without a row."""
+        self.indexes().remove(keys)
+        for key in keys:
+            for suffix in ("", "-thumb"):
+                (Path(settings.MEDIA_ROOT) / self.folder / f"{key}{suffix}.jpg").unlink(missing_ok=True)
+        self.entries.filter(key__in=keys).delete()
+
+    def forget_run(self, run: Run) -> None:
+        """What an earlier attempt of the run kept, before it is kept again."""
+        self.forget([key for key in self.indexes().entry_keys() if key.startswith(run.code.hex)])
+
+
+class LibraryEntry(models.Model):
+    """A picture kept in a library; its features lie in the library's folder under `key`."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="entries")
+    key = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=1100)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, blank=True)
+    page = models.PositiveIntegerField(null=True, blank=True)
+    panels = models.JSONField(default=list, blank=True)
+    chart = models.BooleanField(default=False)
+    preview = models.FileField(max_length=300, blank=True)
+    thumbnail = models.FileField(max_length=300, blank=True)
+    run = models.ForeignKey(
+        Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="kept", help_text="while it is kept"
+    )
+    kept_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded = models.DateTimeField(help_text="when the analysis it was kept from was made")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-uploaded", "name"]
+        verbose_name_plural = "library entries"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def origin(self) -> str:
+        return f"{self.library}, from the analysis of {self.uploaded:%Y-%m-%d} by {self.kept_by or 'a former user'}"
+
+    def removable_by(self, user) -> bool:
+        return user.is_staff or user.pk in (self.kept_by_id, self.library.owner_id)
+
+    def describe(self, item: Item, preview_folder: str) -> None:
+        """Makes `item` of a later run this entry, with copies of its pictures in that run's folder."""
+        item.library_entry, item.library_origin, item.content_hash = self, self.origin, self.content_hash
+        item.kind, item.page = self.kind, self.page
+        if self.preview:
+            item.preview = f"{preview_folder}/library-{self.key}.jpg"
+            item.thumbnail = f"{preview_folder}/library-{self.key}-thumb.jpg"
+            _copy(self.preview.name, item.preview.name)
+            _copy(self.thumbnail.name, item.thumbnail.name)
+
+
+def _copy(source: str, target: str) -> None:
+    """A copy of a file under MEDIA_ROOT (names relative to it)."""
+    root = Path(settings.MEDIA_ROOT)
+    (root / target).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / source, root / target)

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.core.exceptions import TooManyFilesSent
+from django.core.exceptions import PermissionDenied, TooManyFilesSent
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -24,7 +25,7 @@ from analysis.fragments import (
     report_context,
     run_context,
 )
-from analysis.models import ApiToken, Item, Review, Run
+from analysis.models import ApiToken, Item, Library, Review, Run
 
 
 def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
@@ -173,6 +174,54 @@ def item_original(request: HttpRequest, code: UUID, number: int) -> FileResponse
 def _get_item(request: HttpRequest, code: UUID, number: int) -> Item:
     run = _get_run_for_user(request, code)
     return get_object_or_404(run.items.select_related("upload"), number=number)
+
+
+LIBRARY_PAGE = 60
+
+
+def _get_library_for_user(request: HttpRequest, code: UUID) -> Library:
+    """A library its owner or a member of its group may use; anyone else gets 404."""
+    return get_object_or_404(Library.objects.usable_by(request.user), code=code)
+
+
+@login_required
+@require_GET
+def library_list(request: HttpRequest) -> HttpResponse:
+    libraries = [(library, library.label_for(request.user)) for library in Library.usable(request.user)]
+    return render(request, "analysis/library_list.html", {"libraries": libraries})
+
+
+@login_required
+@require_GET
+def library_detail(request: HttpRequest, code: UUID) -> HttpResponse:
+    library = _get_library_for_user(request, code)
+    entries = Paginator(library.entries.select_related("kept_by", "run"), LIBRARY_PAGE)
+    page = entries.get_page(request.GET.get("page"))
+    for entry in page:
+        entry.removable = entry.removable_by(request.user)
+    context = {"library": library, "label": library.label_for(request.user), "page": page}
+    return render(request, "analysis/library_detail.html", context)
+
+
+@login_required
+@require_POST
+def library_entry_remove(request: HttpRequest, code: UUID, key: str) -> HttpResponse:
+    library = _get_library_for_user(request, code)
+    entry = get_object_or_404(library.entries.select_related("library"), key=key)
+    if not entry.removable_by(request.user):
+        raise PermissionDenied("only who kept a picture, or the library's owner, may remove it")
+    library.forget([entry.key])
+    return redirect(library)
+
+
+@login_required
+@require_GET
+def library_entry_picture(request: HttpRequest, code: UUID, key: str) -> FileResponse:
+    library = _get_library_for_user(request, code)
+    entry = get_object_or_404(library.entries, key=key)
+    if not entry.thumbnail:
+        raise Http404("no picture of this entry")
+    return FileResponse(entry.thumbnail.open("rb"), content_type="image/jpeg")
 
 
 @login_required

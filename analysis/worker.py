@@ -76,6 +76,7 @@ SOFTWARE = [
     "numpy",
     "pillow",
     "pypdfium2",
+    "faiss-cpu",
 ]
 
 
@@ -89,6 +90,13 @@ def software_versions() -> dict[str, str]:
             return "not installed"
 
     return {"python": platform.python_version(), **{package: installed(package) for package in SOFTWARE}}
+
+
+def library_setup(run: Run, indexes) -> dict:
+    """What a report must say of the library a run was checked against: its findings depend on what it held."""
+    if indexes is None:
+        return {"library": None}
+    return {"library": {"name": str(run.library), "entries": indexes.size, "keep": run.keep}}
 
 
 class RunLost(Exception):
@@ -248,6 +256,8 @@ class QueueRunner:
 
         announce = Announcer(run)
         announce()
+        library = run.library
+        keeping = library is not None and run.keep
         with Heartbeat(run, self.lease) as heartbeat:
             try:
                 files = [SourceFile(upload.file.path, upload.name) for upload in run.uploads.all()]
@@ -259,8 +269,19 @@ class QueueRunner:
                     workers=settings.ENGINE_WORKERS,
                     preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
                 )
-                run.record_setup(asdict(options), software_versions())
-                result = find_duplicates(files, options, StageReporter(run, announce), StopWatch(run, self, heartbeat))
+                indexes = library.indexes() if library else None
+                if keeping and run.attempts > 1:
+                    library.forget_run(run)  # an earlier attempt's pictures: not to be found as copies of themselves
+                run.record_setup(asdict(options) | library_setup(run, indexes), software_versions())
+                result = find_duplicates(
+                    files, options, StageReporter(run, announce), StopWatch(run, self, heartbeat), indexes
+                )
+                if keeping:
+                    run.set_stage("keeping", 0, len(result.kept))
+                    announce()
+                    started = time.perf_counter()
+                    library.keep(run, result)
+                    result.timings["keeping"] = time.perf_counter() - started
                 with transaction.atomic():
                     if not run.holds_lease():
                         raise RunLost
@@ -286,6 +307,8 @@ class QueueRunner:
             except Exception:
                 log.exception("analysis %s failed", run.code)
                 run.finish(Run.Status.FAILED, "the analysis stopped on an internal error; it is logged on the server")
+                if keeping:
+                    library.forget_run(run)
             finally:
                 announce.now()
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from .features import ItemFeatures, mirror_descriptors, root_sift
+from .features import ItemFeatures, inverse_view, mirror_descriptors, root_sift
 
 
 @dataclass(frozen=True)
@@ -173,9 +173,3 @@ def _best_partners(
             rank[i] += 1
             rank[j] += 1
     return chosen
-
-
-def inverse_view(view: int) -> int:
-    """The dihedral view that undoes `view` (mirror first, then quarter turns)."""
-    mirrored, turns = divmod(view, 4)
-    return view if mirrored else (4 - turns) % 4

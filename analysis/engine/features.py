@@ -65,6 +65,7 @@ class ItemFeatures:
     preview: str | None = None  # the key of its pictures in the preview folder, when one was given
     clone: Alignment | None = None  # a region copied elsewhere in the picture (clones.py); whole items only
     panels: list[tuple[int, int, int, int]] = field(default_factory=list)  # all its panels' boxes, as `box`
+    library: str | None = None  # the key of the library entry it was loaded from (library.py)
 
 
 def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
@@ -362,7 +363,8 @@ def _sift(gray: np.ndarray, text: np.ndarray, options: FeatureOptions) -> tuple[
         return np.zeros((0, 4), np.float32), np.zeros((0, 128), np.uint8)
     points = np.array([(k.pt[0], k.pt[1], k.size, k.angle) for k in keypoints], np.float32)
     order = _spread_order(points, np.array([k.response for k in keypoints]), gray.shape)
-    return points[order], descriptors[order]
+    # OpenCV 5 hands back float32 even when asked for CV_8U, holding whole numbers up to 255
+    return points[order], descriptors[order].astype(np.uint8)
 
 
 def _spread_order(points: np.ndarray, responses: np.ndarray, shape: tuple[int, int], grid: int = 4) -> np.ndarray:
@@ -422,6 +424,12 @@ def dihedral(image: np.ndarray) -> list[np.ndarray]:
 
 # (mirrored, counter-clockwise quarter turns) applied to the image
 DIHEDRAL_NAMES = [(flip, turns) for flip in (False, True) for turns in range(4)]
+
+
+def inverse_view(view: int) -> int:
+    """The dihedral view that undoes `view` (mirror first, then quarter turns)."""
+    mirrored, turns = divmod(view, 4)
+    return view if mirrored else (4 - turns) % 4
 
 
 def _signature(gray: np.ndarray, side: int) -> np.ndarray:

@@ -17,8 +17,9 @@ import numpy as np
 from . import candidates, confidence, embed
 from .candidates import CandidateOptions
 from .clones import CloneOptions
-from .features import FeatureOptions, ItemFeatures
+from .features import FeatureOptions, ItemFeatures, inverse_view
 from .groups import connected_groups
+from .library import Entry, Library
 from .names import panel_name
 from .readers import ReaderOptions, read_file, read_in_processes
 from .sources import Limits, Skipped, SourceFile
@@ -89,6 +90,7 @@ class Item:
     preview: str | None = None  # key of its pictures in Options.preview_dir
     panels: list[Box] = field(default_factory=list)  # a figure's picture panels, in reading order
     chart: bool = False  # a chart or schematic (features.drawing)
+    library: str | None = None  # the key of the library entry it is, for an item kept from an earlier run
 
     def place_name(self, panel: int | None) -> str:
         return self.name if panel is None else panel_name(self.name, panel)
@@ -141,12 +143,17 @@ class Pair:
 
 @dataclass
 class Result:
-    items: list[Item]
+    items: list[Item]  # the files' items, then the library entries they were compared with
     skipped: list[Skipped]
-    pairs: list[Pair]  # every verified pair, best first
+    pairs: list[Pair]  # every verified pair of the files' items, best first, and the findings with library entries
     groups: list[list[Place]]  # places that are copies of each other, across items
     clip_notice: str | None  # why the CLIP stage did not run, None when it did
     timings: dict[str, float]
+    kept: list[Entry] = field(default_factory=list)  # what a library keeps of each of the files' items
+
+    @property
+    def own_items(self) -> list[Item]:
+        return [item for item in self.items if item.library is None]
 
     @property
     def duplicates(self) -> list[Pair]:
@@ -166,7 +173,9 @@ def find_duplicates(
     options: Options | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    library: Library | None = None,
 ) -> Result:
+    """Copies among the files' items, and between them and the library's entries when a library is given."""
     options = options or Options()
     report = progress or (lambda stage, done, total: None)
     timings: dict[str, float] = {}
@@ -200,9 +209,25 @@ def find_duplicates(
     timings["candidates"] = time.perf_counter() - started
     check()
 
+    kept = [
+        Entry("", [], None if embeddings is None else embeddings[number], options.model) for number in range(len(whole))
+    ]
+    for unit, number in zip(units, owner, strict=True):
+        kept[number].units.append(unit)  # the picture first, then its panels
+    own = len(whole)
+    if library is not None:
+        started = time.perf_counter()
+        report("library", 0, 1)
+        embeddings = _from_library(library, units, owner, whole, embeddings, found, options)
+        report("library", 1, 1)
+        timings["library"] = time.perf_counter() - started
+        check()
+
     items = [
         Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, f.panels, f.chart) for f in whole
     ]
+    for item, features in zip(items[own:], whole[own:], strict=True):
+        item.library = features.library
     started = time.perf_counter()
     jobs = [
         partial(_verify, units, whole, embeddings, first, second, tries, options, device)
@@ -214,8 +239,8 @@ def find_duplicates(
     pairs = []
     for done, job in enumerate(jobs, start=1):
         pair = job()
-        # panels of one figure are expected to differ: only a finding of theirs is worth a line
-        if pair.verdict or not pair.within:
+        # panels of one figure are expected to differ, library entries to be unrelated: only findings are shown
+        if pair.verdict or not (pair.within or pair.second >= own):
             pairs.append(_named(pair, items))
         if done % 20 == 0 or done == len(jobs):
             report("verifying", done, len(jobs))
@@ -232,7 +257,7 @@ def find_duplicates(
     groups = [[(item, panel or None) for item, panel in group] for group in grouped]
     report("grouping", 1, 1)
     timings["grouping"] = time.perf_counter() - started
-    return Result(items, skipped, pairs, groups, clip_notice, timings)
+    return Result(items, skipped, pairs, groups, clip_notice, timings, kept)
 
 
 def _read(
@@ -312,12 +337,47 @@ def _candidates(
             continue
         if i > j:
             u, v, i, j = v, u, j, i
-            view = None if view is None else candidates.inverse_view(view)
+            view = None if view is None else inverse_view(view)
         tries = found.setdefault((i, j), {(i, j): None})  # the whole items first
         if view is not None or (u, v) not in tries:
             tries[(u, v)] = view
     report("candidates", len(units), len(units))
     return found, panel_pairs
+
+
+def _from_library(
+    library: Library,
+    units: list[ItemFeatures],
+    owner: list[int],
+    whole: list[ItemFeatures],
+    embeddings: np.ndarray | None,
+    found: dict[tuple[int, int], dict[tuple[int, int], int | None]],
+    options: Options,
+) -> np.ndarray | None:
+    """Loads the library entries that the items may share pixels with as items of their own, after the files'
+    items, and adds their pairs to `found`; returns the embeddings with the entries' (NaN where none fits)."""
+    matches = library.search(units, owner, embeddings, options.model, options.candidates)
+    first_unit: dict[str, int] = {}
+    vectors = []
+    for key in sorted({match.key for match in matches}):
+        entry = library.load(key)
+        first_unit[key] = len(units)
+        entry.units[0].library = key
+        whole.append(entry.units[0])
+        units.extend(entry.units)
+        owner.extend([len(whole) - 1] * len(entry.units))
+        if embeddings is not None:
+            fits = entry.embedding is not None and entry.model == options.model
+            vectors.append(entry.embedding if fits else np.full(embeddings.shape[1], np.nan, np.float32))
+    for match in matches:
+        u, v = match.unit, first_unit[match.key] + match.entry_unit
+        i, j = owner[u], owner[v]
+        tries = found.setdefault((i, j), {(i, first_unit[match.key]): None})  # the whole items first
+        if match.view is not None or (u, v) not in tries:
+            tries[(u, v)] = match.view
+    if embeddings is None or not vectors:
+        return embeddings
+    return np.concatenate([embeddings, np.stack(vectors).astype(embeddings.dtype)])
 
 
 def _verify(
@@ -332,6 +392,8 @@ def _verify(
 ) -> Pair:
     """The best evidence over the unit pairs of two items (the items themselves, their panels)."""
     clip_score = float(embeddings[first] @ embeddings[second]) if embeddings is not None else None
+    if clip_score is not None and np.isnan(clip_score):
+        clip_score = None  # a library entry kept without an embedding of this model
     best_verdict, best = "", None
     for (u, v), view in list(tries.items())[: options.candidates.unit_pairs_per_item_pair]:
         verdict, alignment = _verify_units(units[u], units[v], view, options, device)

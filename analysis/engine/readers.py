@@ -96,7 +96,9 @@ def _reader_main(connection, parent: int, options: ReaderOptions) -> None:
     # readers (BLAS's spinning threads made reading a third slower)
     cv2.setNumThreads(1)
     threadpool_limits(1)
-    memory = options.limits.reader_memory_mb * 1024**2
+    # counted from what the reader has mapped once started: the libraries a caller's main module loads (torch
+    # maps gigabytes it never touches) are not what reading one file may take
+    memory = _mapped_bytes() + options.limits.reader_memory_mb * 1024**2
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     while True:
         try:
@@ -105,6 +107,11 @@ def _reader_main(connection, parent: int, options: ReaderOptions) -> None:
             return
         connection.send(STARTED)
         connection.send(read_file(source, options))
+
+
+def _mapped_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 class _Reader:

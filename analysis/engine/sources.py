@@ -80,7 +80,8 @@ class Limits:
     pdf_max_page_pixels: int = 12_000_000
     pdf_min_image_side: int = 96
     max_items_per_file: int = 2000
-    # reading processes: memory each may use (address space), and time for one file
+    # reading processes: memory each may take for one file (address space beyond what it had mapped once
+    # started), and time for one file
     reader_memory_mb: int = 4096
     read_timeout_seconds: float = 300
 

@@ -5,8 +5,10 @@ STAGES = {
     "weights": "Downloading CLIP weights",
     "clip": "CLIP embeddings",
     "candidates": "Candidate search",
+    "library": "Library search",
     "verifying": "SIFT verification",
     "grouping": "Grouping",
+    "keeping": "Keeping in the library",
 }
 DUPLICATE = "duplicate"
 SIMILAR = "similar"

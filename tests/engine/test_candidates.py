@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from analysis.engine.candidates import CandidateOptions, clip_pairs, global_pairs, inverse_view, local_pairs
-from analysis.engine.features import FeatureOptions, dihedral, extract
+from analysis.engine.candidates import CandidateOptions, clip_pairs, global_pairs, local_pairs
+from analysis.engine.features import FeatureOptions, dihedral, extract, inverse_view
 from analysis.engine.sources import Decoded, ItemRef
 from tests.images import scene
 

@@ -64,7 +64,7 @@ def test_a_reader_that_dies_costs_only_its_file(tmp_path, monkeypatch):
     ("limits", "reason"),
     [
         (Limits(read_timeout_seconds=0.3), "reading took longer than 0.3 s; the file is too large or malformed"),
-        (Limits(reader_memory_mb=1200), "needs more memory than a reader may use (1200 MB)"),
+        (Limits(reader_memory_mb=400), "needs more memory than a reader may use (400 MB)"),
     ],
     ids=["time", "memory"],
 )
