@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from analysis.exports import csv_response, pair_json, run_json
 from analysis.forms import TOO_MANY_FILES, UploadForm
-from analysis.models import ApiToken, Review, Run
+from analysis.models import ApiToken, Library, Review, Run
 from analysis.views import _get_run_for_user
 
 
@@ -89,3 +89,22 @@ def pairs(request: HttpRequest, code: UUID) -> JsonResponse:
 @require_GET
 def pairs_csv(request: HttpRequest, code: UUID) -> HttpResponse:
     return csv_response(_get_run_for_user(request, code), every=request.GET.get("all") == "1")
+
+
+@token_required
+@require_GET
+def libraries(request: HttpRequest) -> JsonResponse:
+    """The libraries a run may be checked against (`library`, by code) and keep its pictures in (`keep`)."""
+    usable = Library.usable(request.user)
+    return JsonResponse(
+        {
+            "libraries": [
+                {
+                    "code": str(library.code),
+                    "name": library.label_for(request.user),
+                    "pictures": library.entries.count(),
+                }
+                for library in usable
+            ]
+        }
+    )

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis.engine.confidence import band
-from analysis.engine.names import panel_name
+from analysis.engine.names import library_name, panel_name
 from analysis.engine.stages import DUPLICATE
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
@@ -379,8 +379,7 @@ class Item(models.Model):
         return self.name
 
     def place_name(self, panel: int | None) -> str:
-        # a library entry is not one of this run's files: its name says so wherever it is shown or exported
-        name = f"library:{self.name}" if self.library_origin else self.name
+        name = library_name(self.name) if self.library_origin else self.name
         return name if panel is None else panel_name(name, panel)
 
 

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/runs/<uuid:code>/", api.run, name="api_run"),
     path("api/runs/<uuid:code>/pairs/", api.pairs, name="api_pairs"),
     path("api/runs/<uuid:code>/pairs.csv", api.pairs_csv, name="api_csv"),
+    path("api/libraries/", api.libraries, name="api_libraries"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),

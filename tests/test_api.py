@@ -3,13 +3,16 @@
 import csv
 import io
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from analysis.engine.report import CSV_COLUMNS
-from analysis.models import ApiToken, Run
-from analysis.worker import ANALYSIS_CHANNEL
+from analysis.models import ApiToken, Library, Run
+from analysis.worker import ANALYSIS_CHANNEL, QueueRunner
+from tests.conftest import png_upload
+from tests.images import scene
 from tests.layers import received
 
 
@@ -108,3 +111,31 @@ def test_bob_cannot_revoke_alices_key(bob_client, alice):
     token, _ = ApiToken.issue(alice, "editorial system")
     assert bob_client.post(f"/accounts/api-keys/{token.pk}/revoke/").status_code == 404
     assert ApiToken.objects.filter(pk=token.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_program_lists_its_libraries_and_submits_a_run_that_keeps_its_pictures(alice, alice_api, tmp_path):
+    listed = alice_api.get("/api/libraries/").json()["libraries"]
+    assert [(entry["name"], entry["pictures"]) for entry in listed] == [("Your library", 0)]
+    code = listed[0]["code"]
+    upload = png_upload("blot.png", scene(71, 640, 480), tmp_path)
+    response = alice_api.post("/api/runs/", {"files": [upload], "library": code, "keep": "true"})
+    assert response.status_code == 201
+    assert (response.json()["library"], response.json()["kept_in_library"]) == (code, True)
+    assert QueueRunner("test worker").run_next()
+    assert alice_api.get("/api/libraries/").json()["libraries"][0]["pictures"] == 1
+
+    copy = png_upload("copy.png", np.rot90(scene(71, 640, 480)), tmp_path)
+    run = alice_api.post("/api/runs/", {"files": [copy], "library": code}).json()
+    assert QueueRunner("test worker").run_next()
+    [pair] = alice_api.get(f"/api/runs/{run['code']}/pairs/").json()["pairs"]
+    assert (pair["image1"], pair["image2"], pair["verdict"]) == ("copy.png", "library:blot.png", "duplicate")
+    assert pair["image2_kept_in"].startswith("alice's library, from the analysis of")
+
+
+@pytest.mark.django_db
+def test_a_program_cannot_use_another_users_library(alice, bob_api):
+    code = str(Library.usable(alice)[0].code)
+    response = bob_api.post("/api/runs/", {"files": [SimpleUploadedFile("a.png", b"one")], "library": code})
+    assert response.status_code == 400
+    assert response.json()["errors"]["library"][0]["code"] == "invalid_choice"

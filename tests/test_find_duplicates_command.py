@@ -55,3 +55,21 @@ def test_without_weights_it_reports_semantic_ranking_unavailable(folder: Path, t
     call_command("find_duplicates", str(folder), "--csv", str(out), "--weights", str(missing), "--workers", "1")
     assert "semantic ranking unavailable: the CLIP weights file" in capsys.readouterr().out
     assert out.exists()
+
+
+def test_it_keeps_pictures_in_a_library_and_a_later_call_finds_copies_of_them(folder: Path, tmp_path: Path, capsys):
+    library, out = tmp_path / "library", tmp_path / "pairs.csv"
+    call_command("find_duplicates", str(folder), "--csv", str(out), "--no-clip", "--library", str(library), "--keep")
+    assert f"kept 3 pictures in {library}, which holds 3" in capsys.readouterr().out
+    save(scene(32)[:, ::-1], tmp_path / "later" / "mirrored.png")
+    call_command("find_duplicates", str(tmp_path / "later"), "--csv", str(out), "--no-clip", "--library", str(library))
+    printed = capsys.readouterr().out
+    assert "items: 1 from 1 files" in printed and "group 1: mirrored.png, library:b/other.png" in printed
+    with out.open() as lines:
+        [row] = list(csv.DictReader(lines))
+    assert (row["image1"], row["image2"], row["verdict"]) == ("mirrored.png", "library:b/other.png", "duplicate")
+
+
+def test_keeping_needs_a_library(folder: Path, tmp_path: Path):
+    with pytest.raises(CommandError, match="--keep needs --library"):
+        call_command("find_duplicates", str(folder), "--csv", str(tmp_path / "out.csv"), "--keep")

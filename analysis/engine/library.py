@@ -51,7 +51,7 @@ class LibraryOptions:
     vote_distance: float = 0.2
     vectors_per_list: int = 1000
     training_points_per_list: int = 32  # k-means on a sample: enough to place lists for a search visiting several
-    probes: int = 8  # lists visited by one search
+    probes: int = 4  # lists visited by one search
     descriptor_codes: str = "SQ8"  # 8 bits per dimension: a quarter of float32, distances nearly exact
     recent_share: float = 0.25  # the recent index is merged into the main one when it holds this share of it
     partners: int = 5  # entries verified per new item, at most

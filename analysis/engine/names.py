@@ -7,3 +7,8 @@ Torch-free and light, for the web process too.
 def panel_name(name: str, number: int) -> str:
     """A figure's picture panel, numbered from 1 in reading order."""
     return f"{name}{'&' if '#' in name else '#'}panel={number}"
+
+
+def library_name(name: str) -> str:
+    """A picture kept in a library from an earlier run: not one of this run's files, and named so."""
+    return f"library:{name}"

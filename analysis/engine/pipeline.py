@@ -20,7 +20,7 @@ from .clones import CloneOptions
 from .features import FeatureOptions, ItemFeatures, inverse_view
 from .groups import connected_groups
 from .library import Entry, Library
-from .names import panel_name
+from .names import library_name, panel_name
 from .readers import ReaderOptions, read_file, read_in_processes
 from .sources import Limits, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
@@ -93,7 +93,8 @@ class Item:
     library: str | None = None  # the key of the library entry it is, for an item kept from an earlier run
 
     def place_name(self, panel: int | None) -> str:
-        return self.name if panel is None else panel_name(self.name, panel)
+        name = library_name(self.name) if self.library else self.name
+        return name if panel is None else panel_name(name, panel)
 
 
 @dataclass

@@ -216,6 +216,36 @@ def test_dropped_files_are_analysed_and_the_results_fit_a_phone(browser, server,
     context.close()
 
 
+def test_a_user_keeps_an_upload_in_the_library_and_a_later_upload_finds_its_copy(page, figures):
+    expect = playwright_api.expect
+    sign_up(page, "ivan")
+    page.set_input_files("#id_files", [figures / "figure1" / "blot.png", figures / "figure3" / "cells_32.png"])
+    expect(page.get_by_label("Check against")).to_have_value(re.compile("[0-9a-f-]{36}"))
+    page.get_by_label("Keep these pictures in the library").check()
+    page.get_by_role("button", name="Analyze").click()
+    page.wait_for_url("**/runs/*/")
+    expect(page.locator("#run-progress")).to_contain_text("Done", timeout=120_000)
+    expect(page.locator("#stage-keeping")).to_be_attached()
+
+    page.goto("/")
+    expect(page.get_by_label("Check against")).to_contain_text("Your library: 2 pictures")
+    page.set_input_files("#id_files", [figures / "figure2" / "blot_rotated.jpg", figures / "figure3" / "cells_33.png"])
+    page.get_by_role("button", name="Analyze").click()
+    pair = page.locator("#run-results li.pair.verdict-duplicate")
+    expect(pair).to_have_count(1, timeout=120_000)
+    expect(pair.locator(".names")).to_contain_text("library:blot.png")
+    expect(pair.locator(".library-origin")).to_contain_text("Kept in ivan's library, from the analysis of")
+    screenshot(page, "library-results")
+
+    page.get_by_role("link", name="Library", exact=True).click()
+    page.get_by_role("link", name="Your library").click()
+    expect(page.locator(".library-entries li")).to_have_count(2)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove blot.png from the library").click()
+    expect(page.locator(".library-entries li")).to_have_count(1)
+    expect(page.locator("main")).to_contain_text("1 picture kept")
+
+
 def test_the_page_refuses_more_files_than_the_limit_before_uploading(page, figures):
     sign_up(page, "grace")
     page.evaluate("document.getElementById('upload-form').dataset.maxFiles = '3'")

@@ -72,9 +72,9 @@ def test_a_new_run_finds_its_copies_of_kept_pictures_down_to_the_panel(tmp_path:
     result = analyse(new, library)
 
     assert library_findings(result) == {
-        ("turned_crop.png", "old3.png"),
-        ("figure.png#panel=1", "old5.png"),
-        ("mirrored_panel.png", "old_figure.png#panel=1"),
+        ("turned_crop.png", "library:old3.png"),
+        ("figure.png#panel=1", "library:old5.png"),
+        ("mirrored_panel.png", "library:old_figure.png#panel=1"),
     }
     kept = {item.name: item.library for item in result.items if item.library}
     assert {names[key] for key in kept.values()} == set(kept)
@@ -107,7 +107,7 @@ def test_removed_entries_are_not_found_again(tmp_path: Path, library):
     library, names = library
     new = tmp_path / "new"
     save(scene(103, 640, 480)[::-1], new / "flipped.png")
-    assert library_findings(analyse(new, library)) == {("flipped.png", "old3.png")}
+    assert library_findings(analyse(new, library)) == {("flipped.png", "library:old3.png")}
     old3 = next(key for key, name in names.items() if name == "old3.png")
 
     library.remove([old3])
@@ -132,7 +132,7 @@ def test_the_library_is_read_from_its_folder_by_a_new_instance(tmp_path: Path, l
     save(cv2.resize(scene(107, 640, 480), (320, 240), interpolation=cv2.INTER_AREA), new / "small.png")
     reopened = Library(library.folder, SMALL_LISTS)
     assert reopened.size == 10
-    assert library_findings(analyse(new, reopened)) == {("small.png", "old7.png")}
+    assert library_findings(analyse(new, reopened)) == {("small.png", "library:old7.png")}
 
 
 def test_its_lists_are_trained_again_as_it_grows_and_it_still_finds_copies(tmp_path: Path, earlier: Path):
@@ -150,7 +150,10 @@ def test_its_lists_are_trained_again_as_it_grows_and_it_still_finds_copies(tmp_p
     new = tmp_path / "new"
     save(np.rot90(scene(102, 640, 480), 2), new / "upside_down.png")
     save(scene(507, 640, 480)[60:420, 80:560], new / "crop.png")
-    assert library_findings(analyse(new, library)) == {("upside_down.png", "old2.png"), ("crop.png", "more7.png")}
+    assert library_findings(analyse(new, library)) == {
+        ("upside_down.png", "library:old2.png"),
+        ("crop.png", "library:more7.png"),
+    }
 
 
 def test_new_entries_wait_in_a_small_recent_index_until_it_holds_a_quarter_of_the_main_one(tmp_path: Path, library):
@@ -165,7 +168,7 @@ def test_new_entries_wait_in_a_small_recent_index_until_it_holds_a_quarter_of_th
 
     new = tmp_path / "new"
     save(scene(600, 640, 480)[:, ::-1], new / "mirrored.png")
-    assert library_findings(analyse(new, library)) == {("mirrored.png", "more0.png")}
+    assert library_findings(analyse(new, library)) == {("mirrored.png", "library:more0.png")}
     library.remove(["b0000"])
     assert library_findings(analyse(new, library)) == set()
 
@@ -175,7 +178,7 @@ def test_new_entries_wait_in_a_small_recent_index_until_it_holds_a_quarter_of_th
     assert not recent.exists()
     assert library.lists("descriptors") == lists  # merged into the lists it had, not trained again
     save(scene(603, 640, 480)[::-1], new / "mirrored.png")
-    assert library_findings(analyse(new, library)) == {("mirrored.png", "more3.png")}
+    assert library_findings(analyse(new, library)) == {("mirrored.png", "library:more3.png")}
 
 
 def test_a_search_visits_a_fixed_number_of_lists_not_the_whole_index(library):

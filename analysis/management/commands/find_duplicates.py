@@ -1,10 +1,12 @@
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from analysis.engine.library import Library
 from analysis.engine.pipeline import Options, find_duplicates
 from analysis.engine.report import write_csv
 from analysis.engine.sources import collect_files
@@ -54,8 +56,13 @@ class Command(BaseCommand):
             "--top", type=int, default=50, help="pairs without a verdict to add to the CSV (default 50)"
         )
         parser.add_argument("--workers", type=int, default=settings.ENGINE_WORKERS, help="reading processes")
+        parser.add_argument("--library", type=Path, help="a library folder: also check against the pictures kept there")
+        parser.add_argument("--keep", action="store_true", help="keep these pictures in the library (needs --library)")
 
     def handle(self, *args, **options):
+        if options["keep"] and not options["library"]:
+            raise CommandError("--keep needs --library: the folder to keep the pictures in")
+        library = Library(options["library"]) if options["library"] else None
         files, missing = collect_files(options["paths"])
         for lost in missing:
             self.stderr.write(f"{lost.name}: {lost.reason}")
@@ -70,7 +77,7 @@ class Command(BaseCommand):
             workers=options["workers"],
         )
         progress = StageProgress(sys.stderr)
-        result = find_duplicates(files, engine_options, progress)
+        result = find_duplicates(files, engine_options, progress, library=library)
         progress.finish()
         if not result.items:
             reasons = "; ".join(f"{s.name}: {s.reason}" for s in result.skipped[:5])
@@ -81,7 +88,7 @@ class Command(BaseCommand):
         duplicates = sum(p.verdict == DUPLICATE for p in result.pairs)
         similar = sum(p.verdict == SIMILAR for p in result.pairs)
         out = self.stdout
-        out.write(f"items: {len(result.items)} from {len(files)} files, {len(result.skipped)} skipped")
+        out.write(f"items: {len(result.own_items)} from {len(files)} files, {len(result.skipped)} skipped")
         for skipped in result.skipped:
             out.write(f"  skipped {skipped.name}: {skipped.reason}")
         if result.clip_notice:
@@ -91,4 +98,9 @@ class Command(BaseCommand):
         for number, group in enumerate(result.groups, start=1):
             out.write(f"  group {number}: " + ", ".join(result.place_name(place) for place in group))
         out.write("seconds: " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result.timings.items()))
+        if options["keep"]:
+            for entry in result.kept:
+                entry.key = uuid.uuid4().hex
+            library.add(result.kept)
+            out.write(f"kept {len(result.kept)} pictures in {options['library']}, which holds {library.size}")
         return f"wrote {rows} pairs to {options['csv']}"
