@@ -12,6 +12,7 @@ library has doubled since they were last trained. New vectors go to a small "rec
 lists, merged into the main one once it holds a quarter as many: keeping a run's items costs about the same
 in a large library as in a small one.
 
+A removed entry's vectors stay in the indexes, passed over by searches, until the lists are next trained.
 Writers take an exclusive lock on the folder, readers a shared one; every file is replaced whole (written
 aside, then renamed), so a reader never sees half an update.
 """
@@ -120,17 +121,9 @@ class Library:
                 self._save_state(state)
 
     def _forget(self, state: dict, keys: Sequence[str]) -> None:
-        numbers = [state["numbers"].pop(key) for key in keys]
-        state["removed"].extend(numbers)
-        gone = faiss.IDSelectorBatch(_unit_ids(numbers))
-        for kind in KINDS:
-            for part in PARTS:
-                index = self._read(kind, part)
-                if index is not None:
-                    index.remove_ids(gone)
-                    self._write_index(kind, part, index)
-                    if part == "main":
-                        state["main"][kind] = index.ntotal
+        # searches pass over a removed entry's vectors, which go when the lists are next trained: removing one
+        # picture does not rewrite a large index
+        state["removed"].extend(state["numbers"].pop(key) for key in keys)
         for key in keys:
             self.entry_path(key).unlink(missing_ok=True)
 
@@ -232,7 +225,7 @@ class Library:
             searches = {kind: self._searcher(kind) for kind in KINDS}
         if not state["numbers"]:
             return []
-        keys = state["keys"]
+        keys, removed = state["keys"], set(state["removed"])
         found: dict[tuple[int, int], tuple[float, int | None]] = {}  # (unit, kept unit id) -> score, view
         for unit, kept, votes in self._votes(searches["descriptors"], units, candidates):
             found[(unit, kept)] = (float(votes), None)
@@ -249,9 +242,10 @@ class Library:
         # each new item's best few entries; within them, every unit pair that was found
         best: dict[int, dict[int, float]] = {}
         for (unit, kept), (score, _) in found.items():
-            entries = best.setdefault(owner[unit], {})
             entry = kept // UNITS_PER_ENTRY
-            entries[entry] = max(entries.get(entry, 0.0), score)
+            if entry not in removed:
+                entries = best.setdefault(owner[unit], {})
+                entries[entry] = max(entries.get(entry, 0.0), score)
         chosen = {
             (item, entry)
             for item, entries in best.items()
@@ -415,12 +409,6 @@ def _trained_index(kind: str, lists: int, sample: np.ndarray, options: LibraryOp
     index.cp.niter = 10
     index.train(sample)
     return index
-
-
-def _unit_ids(numbers: Sequence[int]) -> np.ndarray:
-    """Every unit id an entry number may have."""
-    base = np.asarray(numbers, np.int64)[:, None] * UNITS_PER_ENTRY
-    return (base + np.arange(UNITS_PER_ENTRY, dtype=np.int64)[None]).ravel()
 
 
 UNIT_ARRAYS = ("keypoints", "descriptors", "check_gray", "check_content", "signature")

@@ -361,7 +361,10 @@ def _from_library(
     first_unit: dict[str, int] = {}
     vectors = []
     for key in sorted({match.key for match in matches}):
-        entry = library.load(key)
+        try:
+            entry = library.load(key)
+        except FileNotFoundError:
+            continue  # removed since the search
         first_unit[key] = len(units)
         entry.units[0].library = key
         whole.append(entry.units[0])
@@ -371,6 +374,8 @@ def _from_library(
             fits = entry.embedding is not None and entry.model == options.model
             vectors.append(entry.embedding if fits else np.full(embeddings.shape[1], np.nan, np.float32))
     for match in matches:
+        if match.key not in first_unit:
+            continue
         u, v = match.unit, first_unit[match.key] + match.entry_unit
         i, j = owner[u], owner[v]
         tries = found.setdefault((i, j), {(i, first_unit[match.key]): None})  # the whole items first

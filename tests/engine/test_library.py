@@ -117,6 +117,17 @@ def test_removed_entries_are_not_found_again(tmp_path: Path, library):
     assert library_findings(analyse(new, library)) == set()
 
 
+def test_an_entry_removed_while_a_run_searches_is_passed_over(tmp_path: Path, library):
+    library, names = library
+    new = tmp_path / "new"
+    save(scene(104, 640, 480)[::-1], new / "flipped.png")
+    old4 = next(key for key, name in names.items() if name == "old4.png")
+    library.entry_path(old4).unlink()  # as a removal does, after this run's search found the entry
+    result = analyse(new, library)
+    assert library_findings(result) == set()
+    assert "old4.png" not in [item.name for item in result.items]
+
+
 def test_keeping_a_key_again_replaces_its_entry(library):
     library, names = library
     key = next(iter(names))
