@@ -8,7 +8,7 @@ PORT ?= 8000
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser fonts run test lint format bench bench-load
+.PHONY: install browser fonts run test lint format bench bench-load bench-library
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,6 @@ bench: $(INSTALLED)
 
 bench-load: $(INSTALLED)
 	$(BIN)/python -m analysis.bench.load
+
+bench-library: $(INSTALLED)
+	$(BIN)/python -m analysis.bench.library

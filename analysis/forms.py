@@ -54,7 +54,7 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.owner = owner
         self.libraries = {str(library.code): library for library in Library.usable(owner)}
-        self.fields["library"].choices = [("", "Nothing kept before")] + [
+        self.fields["library"].choices = [("", "None: these files only")] + [
             (code, f"{library.label_for(owner)}: {library.entries.count()} pictures")
             for code, library in self.libraries.items()
         ]

@@ -626,6 +626,10 @@ class Library(models.Model):
         """Where its features, indexes and pictures live, relative to MEDIA_ROOT."""
         return f"libraries/{self.code}"
 
+    def picture(self, key: str, suffix: str = "") -> str:
+        """A kept picture's view (or, with suffix "-thumb", its thumbnail), relative to MEDIA_ROOT."""
+        return f"{self.folder}/{key}{suffix}.jpg"
+
     def indexes(self) -> "engine_library.Library":
         from analysis.engine.library import Library as Indexes  # FAISS: loaded where a library is used
 
@@ -638,7 +642,7 @@ class Library(models.Model):
             entry.key = run.library_key(number)
             if item.preview:
                 for suffix in ("", "-thumb"):
-                    _copy(f"{run.preview_folder}/{item.preview}{suffix}.jpg", f"{self.folder}/{entry.key}{suffix}.jpg")
+                    _copy(f"{run.preview_folder}/{item.preview}{suffix}.jpg", self.picture(entry.key, suffix))
         self.indexes().add(result.kept)
 
     def record(self, run: Run, items: list["Item"]) -> None:
@@ -654,8 +658,8 @@ class Library(models.Model):
                 page=item.page,
                 panels=item.panels,
                 chart=item.chart,
-                preview=f"{self.folder}/{run.library_key(item.number)}.jpg" if item.preview else "",
-                thumbnail=f"{self.folder}/{run.library_key(item.number)}-thumb.jpg" if item.preview else "",
+                preview=self.picture(run.library_key(item.number)) if item.preview else "",
+                thumbnail=self.picture(run.library_key(item.number), "-thumb") if item.preview else "",
                 run=run,
                 kept_by=run.owner,
                 uploaded=run.created,
@@ -668,7 +672,7 @@ class Library(models.Model):
         self.indexes().remove(keys)
         for key in keys:
             for suffix in ("", "-thumb"):
-                (Path(settings.MEDIA_ROOT) / self.folder / f"{key}{suffix}.jpg").unlink(missing_ok=True)
+                (Path(settings.MEDIA_ROOT) / self.picture(key, suffix)).unlink(missing_ok=True)
         self.entries.filter(key__in=keys).delete()
 
     def forget_run(self, run: Run) -> None:

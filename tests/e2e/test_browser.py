@@ -274,7 +274,9 @@ def test_a_redis_restart_mid_run_loses_messages_but_not_the_run(
         page.get_by_role("button", name="Analyze").click()
         page.wait_for_url("**/runs/*/")
         run_url = page.url
-        playwright_api.expect(page.locator("#stage-reading")).to_have_attribute("value", re.compile("^[1-9]"))
+        # the worker loads torch on its first run: reading may start some seconds after the page
+        reading = page.locator("#stage-reading")
+        playwright_api.expect(reading).to_have_attribute("value", re.compile("^[1-9]"), timeout=60_000)
 
         redis.stop()
         time.sleep(1)
