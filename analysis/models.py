@@ -646,26 +646,30 @@ class Library(models.Model):
         self.indexes().add(result.kept)
 
     def record(self, run: Run, items: list["Item"]) -> None:
-        LibraryEntry.objects.bulk_create(
-            LibraryEntry(
-                library=self,
-                key=run.library_key(item.number),
-                name=item.name,
-                content_hash=item.content_hash,
-                width=item.width,
-                height=item.height,
-                kind=item.kind,
-                page=item.page,
-                panels=item.panels,
-                chart=item.chart,
-                preview=self.picture(run.library_key(item.number)) if item.preview else "",
-                thumbnail=self.picture(run.library_key(item.number), "-thumb") if item.preview else "",
-                run=run,
-                kept_by=run.owner,
-                uploaded=run.created,
+        """The rows of the items `keep` put in the indexes."""
+        entries = []
+        for item in items:
+            key = run.library_key(item.number)
+            entries.append(
+                LibraryEntry(
+                    library=self,
+                    key=key,
+                    name=item.name,
+                    content_hash=item.content_hash,
+                    width=item.width,
+                    height=item.height,
+                    kind=item.kind,
+                    page=item.page,
+                    panels=item.panels,
+                    chart=item.chart,
+                    preview=self.picture(key) if item.preview else "",
+                    thumbnail=self.picture(key, "-thumb") if item.preview else "",
+                    run=run,
+                    kept_by=run.owner,
+                    uploaded=run.created,
+                )
             )
-            for item in items
-        )
+        LibraryEntry.objects.bulk_create(entries)
 
     def forget(self, keys: list[str]) -> None:
         """Removes entries: from the indexes first, so that no later analysis finds an entry without a row."""

@@ -134,7 +134,9 @@ class Library:
         if not self._path(kind, "main").exists() or state["vectors"][kind] > 2 * state["trained"].get(kind, 0):
             self._train(state, kind)  # on everything kept, these vectors included
             return
-        recent = self._read(kind, "recent") or self._read(kind, "empty")
+        recent = self._read(kind, "recent")
+        if recent is None:
+            recent = self._read(kind, "empty")  # the trained lists, no vectors yet
         recent.add_with_ids(_indexed(kind, vectors), ids)
         if recent.ntotal <= self.options.recent_share * state["main"][kind]:
             self._write_index(kind, "recent", recent)
