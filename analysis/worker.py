@@ -141,10 +141,12 @@ class Announcer:
 
     def __call__(self) -> None:
         with self._lock:
+            if self._pending is not None:
+                return  # the send already due carries this change too (a late timer must not send twice)
             wait = self.sent + PROGRESS_INTERVAL - time.monotonic()
             if wait <= 0:
                 self._send()
-            elif self._pending is None:
+            else:
                 self._pending = threading.Timer(wait, self._send_pending)
                 self._pending.start()
 
