@@ -225,6 +225,11 @@ class QueueRunner:
         self._wake.set()
 
     def run_forever(self) -> None:
+        # the engine is loaded before the first claim, in this runner's thread: importing torch and FAISS holds
+        # the interpreter for seconds on a busy machine, which must not eat into a lease (the web process of
+        # `serve --no-worker` has no runner and never loads it)
+        import analysis.engine.pipeline  # noqa: F401
+
         try:
             while not self.stopping.is_set():
                 try:
