@@ -8,7 +8,7 @@ PORT ?= 8000
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install browser fonts run test lint format bench bench-load bench-library
+.PHONY: install browser fonts run test lint format bench bench-growth bench-load bench-library
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m analysis.bench
+
+bench-growth: $(INSTALLED)
+	$(BIN)/python -m analysis.bench.growth
 
 bench-load: $(INSTALLED)
 	$(BIN)/python -m analysis.bench.load

@@ -20,7 +20,7 @@ def csv_response(run: Run, every: bool) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for p in pairs if every else pairs[:CSV_TOP]:
-        fields = (p.clip_score, p.local_matches, p.verdict, p.transform, p.content, p.region1, p.region2)
+        fields = (p.clip_score, p.local_matches, p.verdict, p.confidence, p.transform, p.content, p.region1, p.region2)
         writer.writerow(csv_row(p.rank, p.first_name, p.second_name, *fields))
     return response
 

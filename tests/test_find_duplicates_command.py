@@ -33,6 +33,7 @@ def test_it_writes_the_csv_and_prints_a_summary(folder: Path, tmp_path: Path, ca
         rows = list(csv.DictReader(lines))
     assert rows[0]["image1"] == "a/fig1.png" and rows[0]["image2"] == "b/fig1.png"
     assert rows[0]["verdict"] == "duplicate"
+    assert float(rows[0]["confidence"]) > 0.9
     assert rows[0]["transform"] == "rotated 180°, 1x"
     assert rows[0]["clip_score"] == ""
     assert int(rows[0]["local_matches"]) > 50

@@ -21,8 +21,9 @@ def test_it_downloads_the_pairs_in_the_command_lines_format(alice_client, finish
     assert {first[1], first[2]} == {"fig1/blot.png", "fig2/blot_turned.png"}
     assert first[3] == ""  # no CLIP score: CLIP was unavailable
     assert first[5] == "duplicate"
-    assert first[6].startswith("rotated")
-    assert len(first[8].split()) == 4
+    assert 0.9 <= float(first[6]) <= 1.0  # the calibrated confidence
+    assert first[7].startswith("rotated")
+    assert len(first[9].split()) == 4
 
 
 @pytest.mark.django_db

@@ -70,6 +70,7 @@ class Entry:
 class Dataset:
     root: Path
     entries: list[Entry] = field(default_factory=list)
+    _by_name: dict[str, Entry] = field(default_factory=dict, repr=False)
 
     def item_families(self, item_name: str) -> set[str]:
         """Families of an engine item; a PDF page's items have their page's."""
@@ -87,11 +88,9 @@ class Dataset:
         return self.item_families(item_name)
 
     def entry(self, item_name: str) -> Entry:
+        if len(self._by_name) != len(self.entries):  # entries are appended while a set is built
+            self._by_name = {entry.name: entry for entry in self.entries}
         return self._by_name[item_name.split("#", 1)[0]]
-
-    @property
-    def _by_name(self) -> dict[str, Entry]:
-        return {entry.name: entry for entry in self.entries}
 
 
 def real_image(name: str) -> np.ndarray:

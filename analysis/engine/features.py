@@ -41,7 +41,7 @@ class FeatureOptions:
     page_min_level: int = 200  # a figure's page is light
     page_tolerance: int = 8  # grey levels around the page's own
     gutter_max_ink: float = 0.06  # share of a gutter's line that may be ink: a panel letter standing in it
-    chart_max_tone: float = 0.03  # share of pixels in continuous tone: charts 0-2%, micrographs and blots 6% up
+    chart_max_tone: float = 0.045  # share of pixels in continuous tone: charts 0-3.5% (gridded too), micrographs 6% up
     chart_min_strokes: float = 0.02  # share of pixels on an edge: charts 6-10%, an empty faint field 0%
 
 
@@ -195,6 +195,8 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         return []  # not a figure on a plain page
     content = np.abs(gray.astype(np.int16) - background) > options.page_tolerance
     min_gutter = max(4, round(options.panel_min_gutter * min(height, width)))
+    min_width = max(options.panel_min_side, options.panel_min_fraction * width)
+    min_height = max(options.panel_min_side, options.panel_min_fraction * height)
     leaves: list[tuple[int, int, int, int]] = []
 
     def cut(x0: int, y0: int, x1: int, y1: int) -> None:
@@ -204,10 +206,15 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         if not len(rows) or not len(cols):
             return
         x0, x1, y0, y1 = x0 + cols[0], x0 + cols[-1] + 1, y0 + rows[0], y0 + rows[-1] + 1
+        region = content[y0:y1, x0:x1]
         for inked, along_rows in ((rows - rows[0], True), (cols - cols[0], False)):
-            gaps = np.nonzero(np.diff(inked) > min_gutter)[0]
-            if len(gaps):
-                widest = gaps[np.argmax(np.diff(inked)[gaps])]
+            gaps = [
+                gap
+                for gap in np.nonzero(np.diff(inked) > min_gutter)[0]
+                if not _crossed(region, inked[gap] + 1, inked[gap + 1], along_rows)
+            ]
+            if gaps:
+                widest = max(gaps, key=lambda gap: inked[gap + 1] - inked[gap])
                 split = int(inked[widest] + 1)
                 if along_rows:
                     cut(x0, y0, x1, y0 + split)
@@ -219,12 +226,17 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         leaves.append((int(x0), int(y0), int(x1), int(y1)))
 
     cut(0, 0, width, height)
-    min_width = max(options.panel_min_side, options.panel_min_fraction * width)
-    min_height = max(options.panel_min_side, options.panel_min_fraction * height)
     boxes = [b for b in leaves if b[2] - b[0] >= min_width and b[3] - b[1] >= min_height]
     if not boxes or (len(boxes) == 1 and _area(boxes[0]) > 0.8 * width * height):
         return []
     return _reading_order(boxes)
+
+
+def _crossed(region: np.ndarray, start: int, stop: int, along_rows: bool) -> bool:
+    """Whether a line runs right across a gutter (rows start:stop, or columns when not along_rows): the axis
+    under a chart's bars or a grid line crosses the space between bars; nothing crosses between panels."""
+    gutter = region[start:stop] if along_rows else region[:, start:stop].T
+    return bool(gutter.all(axis=0).any())
 
 
 def _reading_order(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:

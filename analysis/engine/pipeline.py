@@ -6,6 +6,7 @@ command line and the web app show the same stages.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from . import candidates, confidence, embed
+from . import candidates, confidence, embed, significance
 from .candidates import CandidateOptions
 from .clones import CloneOptions
 from .features import FeatureOptions, ItemFeatures, inverse_view
@@ -48,6 +49,10 @@ class VerdictOptions:
     duplicate_inliers: int = 5
     duplicate_content: float = 0.75
     duplicate_blocks: int = 12
+    # charts of one house style share axes, ticks, grids and legends: in the first generator's bar charts 31%
+    # of aligned blocks agree between charts of different data, in gridded styles far more. Their data marks
+    # make the rest, so two charts must agree nearly everywhere
+    chart_content: float = 0.9
     # many distinct, consistent inliers are evidence of their own: fewer blocks need confirm them
     strong_inliers: int = 40
     strong_inliers_blocks: int = 6
@@ -56,6 +61,9 @@ class VerdictOptions:
     similar_inliers: int = 8
     similar_content: float = 0.5
     similar_clip: float = 0.92
+    # expected false duplicates per run, whatever its size: a match must be rarer by chance than this
+    # among all the comparisons the run makes (significance.py)
+    max_false_alarms: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -179,16 +187,36 @@ def find_duplicates(
     """Copies among the files' items, and between them and the library's entries when a library is given."""
     options = options or Options()
     report = progress or (lambda stage, done, total: None)
-    timings: dict[str, float] = {}
+    check = _checker(cancelled)
+    started = time.perf_counter()
+    units, skipped = _read(files, options, report, check)
+    reading = time.perf_counter() - started
+    check()
+    result = compare(units, skipped, options, progress, cancelled, library)
+    result.timings = {"reading": reading, **result.timings}
+    return result
 
+
+def _checker(cancelled: Callable[[], bool] | None) -> Callable[[], None]:
     def check() -> None:
         if cancelled and cancelled():
             raise Cancelled
 
-    started = time.perf_counter()
-    units, skipped = _read(files, options, report, check)
-    timings["reading"] = time.perf_counter() - started
-    check()
+    return check
+
+
+def compare(
+    units: list[ItemFeatures],
+    skipped: list[Skipped],
+    options: Options,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    library: Library | None = None,
+) -> Result:
+    """Every stage after reading, on the features that reading gave (items, then panels, as `_read` lists them)."""
+    report = progress or (lambda stage, done, total: None)
+    check = _checker(cancelled)
+    timings: dict[str, float] = {}
     # units are the items, then the panels cut from multi-panel figures
     whole = [unit for unit in units if unit.parent is None]
     index_of = {unit.name: number for number, unit in enumerate(whole)}
@@ -230,11 +258,13 @@ def find_duplicates(
     for item, features in zip(items[own:], whole[own:], strict=True):
         item.library = features.library
     started = time.perf_counter()
+    # every unit is implicitly compared with every other (and with every library entry) by the candidate search
+    tests = significance.pair_tests(len(units), 1) + (len(units) * library.size if library is not None else 0)
     jobs = [
-        partial(_verify, units, whole, embeddings, first, second, tries, options, device)
+        partial(_verify, units, whole, embeddings, first, second, tries, options, device, tests)
         for (first, second), tries in sorted(found.items())
     ] + [
-        partial(_verify_panels, units, whole, owner[u], u, v, view, options, device)
+        partial(_verify_panels, units, whole, owner[u], u, v, view, options, device, tests)
         for (u, v), view in sorted(panel_pairs.items())
     ]
     pairs = []
@@ -395,14 +425,17 @@ def _verify(
     tries: dict[tuple[int, int], int | None],
     options: Options,
     device,
+    tests: float,
 ) -> Pair:
     """The best evidence over the unit pairs of two items (the items themselves, their panels)."""
     clip_score = float(embeddings[first] @ embeddings[second]) if embeddings is not None else None
     if clip_score is not None and np.isnan(clip_score):
         clip_score = None  # a library entry kept without an embedding of this model
     best_verdict, best = "", None
+    # a chart's panels (its plot area, its legend) are parts of a chart, whatever they look like alone
+    both_charts = items[first].chart and items[second].chart
     for (u, v), view in list(tries.items())[: options.candidates.unit_pairs_per_item_pair]:
-        verdict, alignment = _verify_units(units[u], units[v], view, options, device)
+        verdict, alignment = _verify_units(units[u], units[v], view, options, device, tests, both_charts)
         if alignment is None:
             continue
         alignment = lift(
@@ -414,7 +447,6 @@ def _verify(
         if best_verdict == DUPLICATE and best.content >= 1.0 - CLOSER:
             break  # no other unit pair could agree closer
     # to CLIP, any two bar charts or pathway diagrams look alike: for charts only shared pixels count
-    both_charts = items[first].chart and items[second].chart
     if not best_verdict and not both_charts and clip_score is not None and clip_score >= options.verdicts.similar_clip:
         best_verdict = SIMILAR
     pair = Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
@@ -440,9 +472,10 @@ def _verify_panels(
     view: int | None,
     options: Options,
     device,
+    tests: float,
 ) -> Pair:
     """Two panels of one figure, as a pair of the figure with itself."""
-    verdict, alignment = _verify_units(units[first], units[second], view, options, device)
+    verdict, alignment = _verify_units(units[first], units[second], view, options, device, tests, items[item].chart)
     if alignment is not None:
         size = items[item].original_size
         alignment = lift(alignment, _box(units[first]), size, _box(units[second]), size)
@@ -486,10 +519,16 @@ def _with_clones(pairs: list[Pair], whole: list[ItemFeatures], items: list[Item]
 
 
 def _verify_units(
-    a: ItemFeatures, b: ItemFeatures, view: int | None, options: Options, device
+    a: ItemFeatures, b: ItemFeatures, view: int | None, options: Options, device, tests: float, charts: bool = False
 ) -> tuple[str, Alignment | None]:
+    """The verdict on two units and its evidence; `charts`: they belong to two charts (or to one)."""
     thresholds = options.verdicts
+
+    def significant(alignment: Alignment) -> bool:
+        return alignment.chance + math.log10(tests) <= math.log10(thresholds.max_false_alarms)
+
     alignment = align_by_keypoints(a, b, options.verify, device)
+    content_needed = thresholds.chart_content if charts or (a.chart and b.chart) else thresholds.duplicate_content
     verdict = ""
     if alignment is not None:
         enough_blocks = (
@@ -499,8 +538,9 @@ def _verify_units(
         )
         if (
             alignment.inliers >= thresholds.duplicate_inliers
-            and alignment.content >= thresholds.duplicate_content
+            and alignment.content >= content_needed
             and alignment.blocks >= enough_blocks
+            and significant(alignment)
         ):
             return DUPLICATE, alignment
         if alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
@@ -514,8 +554,9 @@ def _verify_units(
         whole = align_whole(a, b, view, options.verify)
         if (
             whole is not None
-            and whole.content >= thresholds.whole_image_content
+            and whole.content >= max(thresholds.whole_image_content, content_needed)
             and whole.blocks >= thresholds.whole_image_blocks
+            and significant(whole)
         ):
             return DUPLICATE, whole
     return verdict, alignment

@@ -23,6 +23,7 @@ from .features import (
     mirror_keypoints,
     root_sift,
 )
+from .significance import log10_nfa_blocks, log10_nfa_fit, match_probability
 
 if TYPE_CHECKING:  # readers use the dense checks (clones.py) and must not load torch
     import torch
@@ -40,6 +41,13 @@ class VerifyOptions:
     check_min_blocks: int = 4
     check_block_agreement: float = 0.5  # band-pass correlation for a block to count as alike
     check_max_coherence: float = 0.9  # blocks more one-directional than this are edges, not content
+    # a block with structure on one side only (a bar's top, a band, a data point the other picture lacks)
+    # is a disagreement, even a straight edge: layout agrees in look-alikes, data marks do not
+    check_structure: float = 30.0  # band-passed variance of a block with structure
+    check_one_sided: float = 0.1  # the other side's variance, as a share of it, below which it lacks it
+    angle_tolerance: float = 25.0  # degrees by which an inlier's keypoint orientation may differ from the turn
+    # the chance that an aligned block of two unrelated pictures agrees, for the dense path's significance
+    block_chance: float = 0.3
 
 
 @dataclass
@@ -55,6 +63,9 @@ class Alignment:
     region2: tuple[float, float, float, float]
     content: float  # share of textured blocks that agree once aligned, 0..1
     blocks: int  # textured blocks compared
+    matches: int = 0  # ratio-test matches the inliers were found among
+    views: int = 2  # hypotheses the alignment was chosen among: as is and mirrored, or the 8 dihedral views
+    chance: float = 0.0  # log10 of its number of false alarms in one comparison (significance.py)
 
     @property
     def transform(self) -> Transform:
@@ -156,7 +167,8 @@ def align_whole(first: ItemFeatures, second: ItemFeatures, view: int, options: V
         return None
     full = (0.0, 0.0, 1.0, 1.0)
     empty = np.zeros((0, 2), np.float32)
-    return Alignment(0, mirrored, matrix, empty, empty, full, full, content, blocks)
+    chance = log10_nfa_blocks(8, blocks, round(content * blocks), options.block_chance)
+    return Alignment(0, mirrored, matrix, empty, empty, full, full, content, blocks, views=8, chance=chance)
 
 
 def _ratio_matches(query: torch.Tensor, train: torch.Tensor, ratio: float) -> np.ndarray:
@@ -202,7 +214,13 @@ def _ransac(
     norm1 = (points1 / first.sift_size).astype(np.float32)
     norm2 = (points2 / second.sift_size).astype(np.float32)
     region1, region2 = _footprints(original, mirrored, first.original_size, second.original_size)
-    return Alignment(count, mirrored, original, norm1, norm2, region1, region2, content, blocks)
+    radius = max(2.0, options.ransac_threshold * math.hypot(*first.sift_size))
+    chance = log10_nfa_fit(
+        2, len(keypoints1), count, match_probability(radius, *first.sift_size, options.angle_tolerance)
+    )
+    return Alignment(
+        count, mirrored, original, norm1, norm2, region1, region2, content, blocks, len(keypoints1), chance=chance
+    )
 
 
 def fit_similarity(
@@ -240,7 +258,7 @@ def consistent_inliers(
     angle = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
     size_ratio = keypoints1[:, 2] / np.maximum(keypoints2[:, 2], 1e-3)
     turn = (keypoints1[:, 3] - keypoints2[:, 3] - angle + 180.0) % 360.0 - 180.0
-    inlier &= (np.abs(np.log(size_ratio / scale)) < math.log(1.6)) & (np.abs(turn) < 25.0)
+    inlier &= (np.abs(np.log(size_ratio / scale)) < math.log(1.6)) & (np.abs(turn) < options.angle_tolerance)
     # SIFT puts several orientations on one spot: count each position once, on both sides
     points1, points2 = _distinct(keypoints1[inlier, :2], keypoints2[inlier, :2])
     points1, points2 = _distinct(points1, points2, side=1)
@@ -301,7 +319,7 @@ def _scaling(target: tuple[int, int], source: tuple[int, int]) -> np.ndarray:
 def _content_agreement(
     first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
 ) -> tuple[float, int]:
-    """Share of textured blocks whose band-passed pixels correlate once aligned, and their count.
+    """Share of textured blocks whose band-passed pixels correlate once aligned, and their count (strict).
 
     The comparison is made in the frame of whichever image shows the shared
     region at the higher resolution, so that nothing is compared aliased.
@@ -320,14 +338,15 @@ def _content_agreement(
     valid = cv2.warpAffine(moving_content.astype(np.uint8), full, size, flags=cv2.INTER_NEAREST) > 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     valid &= target_content
-    return block_agreement(target, warped, valid, options)
+    return block_agreement(target, warped, valid, options, strict=True)
 
 
 def block_agreement(
-    target: np.ndarray, warped: np.ndarray, valid: np.ndarray, options: VerifyOptions
+    target: np.ndarray, warped: np.ndarray, valid: np.ndarray, options: VerifyOptions, strict: bool = False
 ) -> tuple[float, int]:
-    """Share of the textured blocks (where valid) whose band-passed pixels correlate, and their count."""
-    correlation = block_correlations(band_pass(target), band_pass(warped), valid, options.check_block, options)
+    """Share of the textured blocks (where valid) whose band-passed pixels correlate, and their count;
+    `strict` as in block_correlations."""
+    correlation = block_correlations(band_pass(target), band_pass(warped), valid, options.check_block, options, strict)
     textured = correlation[~np.isnan(correlation)]
     if not len(textured):
         return 0.0, 0
@@ -335,9 +354,11 @@ def block_agreement(
 
 
 def block_correlations(
-    band1: np.ndarray, band2: np.ndarray, valid: np.ndarray, block: int, options: VerifyOptions
+    band1: np.ndarray, band2: np.ndarray, valid: np.ndarray, block: int, options: VerifyOptions, strict: bool = False
 ) -> np.ndarray:
-    """(rows, cols) correlation of each block of two aligned, band-passed pictures; NaN where it says nothing."""
+    """(rows, cols) correlation of each block of two aligned, band-passed pictures; NaN where it says nothing.
+
+    With `strict`, a block with structure in one picture and next to none in the other is -1."""
     rows, cols = band1.shape[0] // block, band1.shape[1] // block
     result = np.full((rows, cols), np.nan, np.float32)
     if rows == 0 or cols == 0:
@@ -363,6 +384,10 @@ def block_correlations(
     covariance = (a * b * weight).sum(axis=1) / count
     flat = result.reshape(-1)
     flat[textured] = covariance[textured] / np.sqrt(var_a[textured] * var_b[textured])
+    if strict:
+        strong, weak = np.maximum(var_a, var_b), np.minimum(var_a, var_b)
+        lacking = (count >= 0.6 * block * block) & (strong > options.check_structure)
+        flat[lacking & (weak < options.check_one_sided * strong)] = -1.0
     return result
 
 
@@ -417,4 +442,7 @@ def lift(
         region2=place_box(alignment.region2, second_box, second_size),
         content=alignment.content,
         blocks=alignment.blocks,
+        matches=alignment.matches,
+        views=alignment.views,
+        chance=alignment.chance,
     )

@@ -122,6 +122,7 @@ def test_the_csv_lists_every_flagged_pair_first(folder: Path):
     assert rows == len(lines) - 1 == sum(p.verdict != "" for p in result.pairs)
     first = lines[1].split(",")
     assert first[0] == "1" and first[3] == "" and first[5] == DUPLICATE
+    assert float(first[6]) == pytest.approx(result.pairs[0].confidence, abs=5e-4) and float(first[6]) > 0.9
 
 
 def test_it_writes_a_thumbnail_and_a_view_of_every_item(folder: Path, tmp_path_factory):
@@ -188,5 +189,5 @@ def test_clip_alone_never_calls_two_charts_similar():
     same_meaning = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)  # CLIP would call them the same
     for pictures, verdict in (([bar_chart(rng, 900), schematic(rng, 900)], ""), ([scene(70), scene(71)], SIMILAR)):
         units = [features(picture) for picture in pictures]
-        pair = _verify(units, units, same_meaning, 0, 1, {(0, 1): None}, OFFLINE, best_device())
+        pair = _verify(units, units, same_meaning, 0, 1, {(0, 1): None}, OFFLINE, best_device(), 1.0)
         assert (pair.clip_score, pair.verdict) == (1.0, verdict)

@@ -1,0 +1,1 @@
+"""The second, independent benchmark data generator."""

@@ -1,0 +1,64 @@
+"""The second benchmark generator: deterministic, its truth recorded, a growth set that grows by extension."""
+
+from pathlib import Path
+
+import numpy as np
+
+from analysis.bench.second.charts import KINDS, chart, style
+from analysis.bench.second.edits import COMBINED, EDITS, edit, figure, layout
+from analysis.bench.second.lab import LAB_KINDS, lab_picture, lab_style
+from analysis.bench.second.sets import growth_entry, growth_set
+
+
+def test_every_chart_kind_draws_in_its_style_and_two_draws_differ_only_in_data():
+    for kind in KINDS:
+        rng = np.random.default_rng(1)
+        look = style(rng, kind)
+        first, second = chart(rng, look), chart(rng, look)
+        assert first.shape == second.shape and first.dtype == np.uint8
+        assert not np.array_equal(first, second)
+
+
+def test_every_lab_kind_draws_a_picture():
+    for kind in LAB_KINDS:
+        rng = np.random.default_rng(2)
+        picture = lab_picture(rng, lab_style(rng, kind))
+        assert picture.ndim == 3 and picture.shape[2] == 3 and picture.std() > 5
+
+
+def test_every_edit_and_combination_gives_a_picture():
+    rng = np.random.default_rng(3)
+    picture = lab_picture(rng, lab_style(rng, "cells"))
+    for name in (*EDITS, *COMBINED):
+        edited = edit(picture, name, rng)
+        assert edited.ndim == 3 and edited.dtype == np.uint8, name
+    assert edit(picture, "half_turn", rng)[0, 0].tolist() == picture[-1, -1].tolist()
+
+
+def test_a_figure_puts_its_pictures_in_reading_order_in_a_grid():
+    rng = np.random.default_rng(4)
+    pictures = [np.full((100, 100, 3), value, np.uint8) for value in (0, 60, 120, 180)]
+    grid = layout(rng)
+    grid = type(grid)(rows=2, columns=2, gutter=10, frame=False, letters="none")
+    drawn = figure(pictures, grid, 100, rng)
+    # each cell's middle holds its picture, in reading order
+    middles = [drawn[y, x, 0] for y, x in ((56, 56), (56, 166), (166, 56), (166, 166))]
+    assert middles == [0, 60, 120, 180]
+
+
+def test_the_growth_set_is_deterministic_and_a_smaller_set_starts_a_larger_one(tmp_path: Path):
+    small = growth_set(tmp_path / "a", 30, seed=5, processes=1)
+    large = growth_set(tmp_path / "b", 60, seed=5, processes=1)
+    assert [e.name for e in large.entries[:30]] == [e.name for e in small.entries]
+    for entry in small.entries:
+        assert (small.root / entry.name).read_bytes() == (large.root / entry.name).read_bytes()
+    again = growth_set(tmp_path / "a", 30, seed=5, processes=1)  # nothing is drawn again
+    assert [e.name for e in again.entries] == [e.name for e in small.entries]
+
+
+def test_a_growth_copy_shares_its_source_family_and_style():
+    entry, _ = growth_entry(5, 24)
+    assert entry.transform != "original"
+    sources = [growth_entry(5, index)[0] for index in range(24)]
+    source = next(s for s in sources if s.families == entry.families)
+    assert source.look_alike == entry.look_alike and source.transform == "original"

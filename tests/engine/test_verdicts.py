@@ -1,0 +1,83 @@
+"""Verdicts on look-alikes: evidence must come from content, not layout, and weigh how many pairs were tried.
+
+The pictures come from the second benchmark generator: charts drawn by matplotlib in one house style, and
+western blots of one lab's layout, which share everything but their data.
+"""
+
+import io
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from analysis.bench.second.charts import KINDS, chart, style
+from analysis.bench.second.lab import lab_picture, lab_style
+from analysis.engine.features import FeatureOptions, extract
+from analysis.engine.pipeline import DUPLICATE, Options, _verify_units, compare
+from analysis.engine.significance import pair_tests
+from analysis.engine.sources import Decoded, ItemRef
+
+OFFLINE = Options(use_clip=False, workers=1)
+CPU = torch.device("cpu")
+
+
+def units(pictures: dict[str, np.ndarray]):
+    found = []
+    for name, rgb in pictures.items():
+        rgb = np.ascontiguousarray(rgb)
+        found += extract(Decoded(ItemRef(name, name, "image"), rgb, (rgb.shape[1], rgb.shape[0])), FeatureOptions())
+    return found
+
+
+def jpeg(rgb: np.ndarray, quality: int = 60) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def duplicates(pictures: dict[str, np.ndarray], options: Options = OFFLINE) -> set[frozenset[str]]:
+    result = compare(units(pictures), [], options)
+    return {frozenset((result.items[p.first].name, result.items[p.second].name)) for p in result.duplicates}
+
+
+def crop(rgb: np.ndarray, share: float = 0.8) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    return rgb[: int(height * share), width - int(width * share) :]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_charts_of_one_style_with_different_data_are_never_duplicates(kind):
+    rng = np.random.default_rng(5)
+    look = style(rng, kind)
+    assert duplicates({f"{kind}_{n}.png": chart(rng, look) for n in range(4)}) == set()
+
+
+@pytest.mark.parametrize("kind", ["bars", "grouped_bars", "box", "heatmap"])
+def test_a_reencoded_crop_of_a_chart_is_its_duplicate_and_no_other_charts(kind):
+    rng = np.random.default_rng(6)
+    look = style(rng, kind)
+    charts = {f"{kind}_{n}.png": chart(rng, look) for n in range(3)}
+    charts["copy.jpg"] = jpeg(crop(charts[f"{kind}_0.png"]))
+    assert duplicates(charts) == {frozenset({f"{kind}_0.png", "copy.jpg"})}
+
+
+@pytest.mark.parametrize("kind", ["western", "gel"])
+def test_blots_of_one_layout_with_other_bands_are_not_duplicates_but_a_reencoded_crop_is(kind):
+    rng = np.random.default_rng(3)
+    look = replace(lab_style(rng, kind), strips=2)
+    blots = {f"blot_{n}.png": lab_picture(rng, look) for n in range(5)}
+    blots["copy.jpg"] = jpeg(crop(blots["blot_0.png"], 0.85))
+    assert duplicates(blots) == {frozenset({"blot_0.png", "copy.jpg"})}
+
+
+def test_a_verdict_weighs_its_evidence_against_the_number_of_comparisons_made():
+    rng = np.random.default_rng(2)
+    original = lab_picture(rng, lab_style(rng, "cells"))
+    first, second = units({"cells.png": original, "copy.jpg": jpeg(crop(original, 0.3), 40)})
+    verdict, alignment = _verify_units(first, second, None, OFFLINE, CPU, pair_tests(10, 1))
+    assert verdict == DUPLICATE
+    # a small crop: 13 inliers among 38 matches, about 1e-36 by chance, is no evidence among 1e40 comparisons
+    assert -40 < alignment.chance < -30
+    assert _verify_units(first, second, None, OFFLINE, CPU, 1e40)[0] != DUPLICATE
