@@ -4,6 +4,7 @@ Every variable is listed in .env.example.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -46,12 +47,23 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else default
 
 
+def local_secret(path: Path) -> str:
+    """A secret made once on this machine and kept in `path`, readable by its owner only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()  # made before, or by a process starting beside this one
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = envsecret("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off")
-    SECRET_KEY = "insecure-development-key-only-for-debug"
+DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "data"))
+# without SECRET_KEY or SECRET_KEY_FILE (one machine, `make run`, the command line): a secret of this machine's
+# own in the data folder; processes on several machines must share one, set in their environment
+SECRET_KEY = envsecret("SECRET_KEY") or local_secret(DATA_DIR / "secret_key")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
@@ -110,7 +122,6 @@ TEMPLATES = [
     },
 ]
 
-DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "data"))
 if os.environ.get("DATABASE_URL"):  # postgres://user:password@host:5432/name for web processes and workers
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)}
 else:

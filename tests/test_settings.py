@@ -40,10 +40,23 @@ def test_it_reads_postgresql_and_redis_from_urls(tmp_path):
     ]
 
 
-def test_without_debug_it_refuses_to_start_without_a_secret_key(tmp_path):
-    done = manage("check", DATA_DIR=str(tmp_path))
-    assert done.returncode != 0
-    assert "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off" in done.stderr
+def test_without_a_secret_key_it_makes_one_once_in_the_data_folder_for_its_owner_only(tmp_path):
+    print_key = "from django.conf import settings; print(settings.SECRET_KEY)"
+    first = manage("shell", "--no-imports", "-c", print_key, DATA_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    kept = tmp_path / "secret_key"
+    assert first.stdout.strip() == kept.read_text().strip() and len(kept.read_text().strip()) >= 50
+    assert kept.stat().st_mode & 0o777 == 0o600
+    again = manage("shell", "--no-imports", "-c", print_key, DATA_DIR=str(tmp_path))
+    assert again.stdout == first.stdout
+    assert manage("check", DATA_DIR=str(tmp_path)).returncode == 0
+
+
+def test_a_secret_key_in_the_environment_is_used_and_none_is_made(tmp_path):
+    print_key = "from django.conf import settings; print(settings.SECRET_KEY)"
+    done = manage("shell", "--no-imports", "-c", print_key, DATA_DIR=str(tmp_path), SECRET_KEY="from-the-environment")
+    assert done.stdout.strip() == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
 
 
 def test_the_deployment_check_passes_with_production_settings(tmp_path):
