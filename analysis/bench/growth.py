@@ -158,7 +158,7 @@ def _against_library(size: int, units: list[list[ItemFeatures]], dataset: Datase
     fresh = [i for i in range(size, size + 300) if entries[i].transform == "original"]
     with tempfile.TemporaryDirectory(prefix="deepchecker-growth-library-") as folder:
         library = Library(folder)
-        library.add([Entry(entries[i].name, units[i], None, options.model) for i in kept])
+        library.add([Entry(f"g{i}", units[i], None, options.model) for i in kept])  # keys: letters and digits
         started = time.perf_counter()
         result = compare([unit for i in copies + fresh for unit in units[i]], [], options, library=library)
         pairs = _look_alike_pairs([entries[i] for i in copies + fresh], [entries[i] for i in kept])
