@@ -161,7 +161,10 @@ def _against_library(size: int, units: list[list[ItemFeatures]], dataset: Datase
         library.add([Entry(f"g{i}", units[i], None, options.model) for i in kept])  # keys: letters and digits
         started = time.perf_counter()
         result = compare([unit for i in copies + fresh for unit in units[i]], [], options, library=library)
-        pairs = _look_alike_pairs([entries[i] for i in copies + fresh], [entries[i] for i in kept])
+        new_entries = [entries[i] for i in copies + fresh]
+        pairs = _look_alike_pairs(new_entries, [entries[i] for i in kept])
+        for kind, count in _look_alike_pairs(new_entries).items():  # the new pictures among themselves too
+            pairs[kind] += count
         _report(size, result, dataset, time.perf_counter() - started, pairs)
 
 

@@ -62,3 +62,18 @@ def test_a_growth_copy_shares_its_source_family_and_style():
     sources = [growth_entry(5, index)[0] for index in range(24)]
     source = next(s for s in sources if s.families == entry.families)
     assert source.look_alike == entry.look_alike and source.transform == "original"
+
+
+def test_the_growth_run_counts_look_alike_pairs_of_one_style_from_different_originals():
+    from analysis.bench.dataset import Entry
+    from analysis.bench.growth import _look_alike_pairs
+
+    def entry(name, family, style):
+        return Entry(name, {family}, "original", style)
+
+    pictures = [entry("a", "f1", "chart_0"), entry("b", "f2", "chart_0"), entry("c", "f1", "chart_0")]
+    pictures += [entry("d", "f3", "blot_1"), entry("e", "f4", "chart_1")]
+    # a-b and b-c are look-alikes; a-c share an original; styles and kinds apart
+    assert dict(_look_alike_pairs(pictures)) == {"chart": 2, "blot": 0}
+    kept = [entry("k", "f1", "chart_0"), entry("m", "f9", "chart_0")]
+    assert _look_alike_pairs(pictures[:2], kept)["chart"] == 3  # a-m, b-k, b-m
