@@ -64,8 +64,9 @@ class Alignment:
     content: float  # share of textured blocks that agree once aligned, 0..1
     blocks: int  # textured blocks compared
     matches: int = 0  # ratio-test matches the inliers were found among
-    views: int = 2  # hypotheses the alignment was chosen among: as is and mirrored, or the 8 dihedral views
-    chance: float = 0.0  # log10 of its number of false alarms in one comparison (significance.py)
+    # log10 of its number of false alarms in one comparison (significance.py): under both mirrorings for
+    # keypoints, the 8 dihedral views for a whole-image match
+    chance: float = 0.0
 
     @property
     def transform(self) -> Transform:
@@ -168,7 +169,7 @@ def align_whole(first: ItemFeatures, second: ItemFeatures, view: int, options: V
     full = (0.0, 0.0, 1.0, 1.0)
     empty = np.zeros((0, 2), np.float32)
     chance = log10_nfa_blocks(8, blocks, round(content * blocks), options.block_chance)
-    return Alignment(0, mirrored, matrix, empty, empty, full, full, content, blocks, views=8, chance=chance)
+    return Alignment(0, mirrored, matrix, empty, empty, full, full, content, blocks, chance=chance)
 
 
 def _ratio_matches(query: torch.Tensor, train: torch.Tensor, ratio: float) -> np.ndarray:
@@ -443,6 +444,5 @@ def lift(
         content=alignment.content,
         blocks=alignment.blocks,
         matches=alignment.matches,
-        views=alignment.views,
         chance=alignment.chance,
     )
