@@ -195,8 +195,6 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         return []  # not a figure on a plain page
     content = np.abs(gray.astype(np.int16) - background) > options.page_tolerance
     min_gutter = max(4, round(options.panel_min_gutter * min(height, width)))
-    min_width = max(options.panel_min_side, options.panel_min_fraction * width)
-    min_height = max(options.panel_min_side, options.panel_min_fraction * height)
     leaves: list[tuple[int, int, int, int]] = []
 
     def cut(x0: int, y0: int, x1: int, y1: int) -> None:
@@ -226,6 +224,8 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         leaves.append((int(x0), int(y0), int(x1), int(y1)))
 
     cut(0, 0, width, height)
+    min_width = max(options.panel_min_side, options.panel_min_fraction * width)
+    min_height = max(options.panel_min_side, options.panel_min_fraction * height)
     boxes = [b for b in leaves if b[2] - b[0] >= min_width and b[3] - b[1] >= min_height]
     if not boxes or (len(boxes) == 1 and _area(boxes[0]) > 0.8 * width * height):
         return []

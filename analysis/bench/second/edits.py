@@ -24,6 +24,11 @@ COMBINED = ("crop+tilt", "crop+quarter_turn", "noise+jpeg", "scale+levels")
 JPEG_QUALITY = 60  # what the "jpeg" edit and "panel+jpeg" are saved at
 
 
+def saved_quality(name: str) -> int:
+    """The JPEG quality a copy made by the edit `name` is saved at."""
+    return JPEG_QUALITY if name.endswith("jpeg") else 90
+
+
 def edit(picture: np.ndarray, name: str, rng: np.random.Generator) -> np.ndarray:
     """The picture after one edit, or after each of the edits of a combined name ("crop+tilt")."""
     image = Image.fromarray(picture)

@@ -19,7 +19,7 @@ from analysis.bench.dataset import Dataset, Entry
 
 from .charts import KINDS as CHART_KINDS
 from .charts import Style, chart, style
-from .edits import COMBINED, EDITS, JPEG_QUALITY, Layout, edit, figure, layout
+from .edits import COMBINED, EDITS, JPEG_QUALITY, Layout, edit, figure, layout, saved_quality
 from .lab import LabStyle, lab_picture, lab_style, photographs
 
 Look = Style | LabStyle
@@ -58,7 +58,7 @@ def quality_set(root: Path, seed: int) -> Dataset:
     turn = 0
     looks: list[tuple[Look, int, int]] = [(style(rng, kind), 1, 4) for kind in CHART_KINDS]
     looks += [(lab_style(rng, kind), 2, 4) for kind in LAB_LOOKS]
-    sources: list[tuple[str, np.ndarray, Look | None]] = []
+    sources: list[tuple[str, np.ndarray, Look | None, str]] = []  # family, picture, style, look-alike class
     for number, (look, copied, alike) in enumerate(looks):
         label = f"{look.kind}_{number}"
         for index in range(copied + alike):
@@ -66,23 +66,22 @@ def quality_set(root: Path, seed: int) -> Dataset:
             picture = draw(look, rng)
             writer.write(picture, Entry(f"{family}/original.png", {family}, "original", label))
             if index < copied:
-                sources.append((family, picture, look))
+                sources.append((family, picture, look, label))
     for name, picture in photographs().items():
         family = f"photo_{name}"
         writer.write(picture, Entry(f"{family}/original.jpg", {family}, "original", ""))
-        sources.append((family, picture, None))
+        sources.append((family, picture, None, ""))
 
-    for family, picture, look in sources:
-        label = "" if look is None else writer.dataset.entry(f"{family}/original.png").look_alike
+    for family, picture, look, label in sources:
         for _ in range(5):
             name = cycle[turn % len(cycle)]
             turn += 1
-            quality = JPEG_QUALITY if name.endswith("jpeg") else 90
-            writer.write(edit(picture, name, rng), Entry(f"{family}/{name}.jpg", {family}, name, label), quality)
+            entry = Entry(f"{family}/{name}.jpg", {family}, name, label)
+            writer.write(edit(picture, name, rng), entry, saved_quality(name))
         twice = rng.choice(len(EDITS), 2, replace=False)
         for copy, which in enumerate(twice):
             entry = Entry(f"{family}/twice_{copy}.jpg", {family}, "twice", label)
-            writer.write(edit(picture, EDITS[which], rng), entry, JPEG_QUALITY if EDITS[which] == "jpeg" else 90)
+            writer.write(edit(picture, EDITS[which], rng), entry, saved_quality(EDITS[which]))
         fresh = look or lab_style(rng, "cells")
         panel, placed = _panel_figure(picture, family, fresh, rng)
         panel_jpeg = rng.random() < 0.5
@@ -91,7 +90,7 @@ def quality_set(root: Path, seed: int) -> Dataset:
         writer.write(panel, entry, JPEG_QUALITY if panel_jpeg else 92)
 
     for number in range(3):
-        family, picture, look = sources[int(rng.integers(len(sources)))]
+        family, picture, look, _ = sources[int(rng.integers(len(sources)))]
         page, placed = _panel_figure(picture, family, look or lab_style(rng, "cells"), rng)
         other = draw(style(rng, str(rng.choice(CHART_KINDS))), rng)
         name = f"papers/paper_{number}.pdf"
@@ -140,7 +139,7 @@ def growth_entry(seed: int, index: int) -> tuple[Entry, Callable[[], tuple[np.nd
 
         def draw_copy() -> tuple[np.ndarray, int]:
             picture, _ = draw_source()
-            return edit(picture, name, _rng(seed, "edit", index)), JPEG_QUALITY if name.endswith("jpeg") else 90
+            return edit(picture, name, _rng(seed, "edit", index)), saved_quality(name)
 
         entry = Entry(f"{index:05d}_{name}.jpg", {family}, name, source_entry.look_alike)
         return entry, draw_copy
