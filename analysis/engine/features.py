@@ -54,6 +54,8 @@ class ItemFeatures:
     descriptors: np.ndarray  # (n, 128) uint8 SIFT
     check_gray: np.ndarray  # (h, w) uint8, longest side check_side
     check_content: np.ndarray  # (h, w) bool, False on text and lines
+    # check_gray before equalisation: how light each part is, which equalising evens out (a band's strength)
+    check_tone: np.ndarray | None  # (h, w) uint8; None for library entries kept before it was
     signature: np.ndarray  # (8, d) float32, unit rows: the 8 dihedral views
     clip_input: np.ndarray  # (clip_side, clip_side, 3) uint8
     chart: bool = False  # a chart or schematic: drawn marks and flat fills, no continuous tone
@@ -144,7 +146,8 @@ def _describe(
     keypoints, descriptors = _sift(normalised, text, options)
 
     # never upscaled: on a small picture that would turn pixel noise into texture
-    check_gray = normalise_contrast(resize_longest(gray, min(options.check_side, max(gray.shape))))
+    check_tone = stretch_contrast(resize_longest(gray, min(options.check_side, max(gray.shape))))
+    check_gray = equalise(check_tone)
     check_text = cv2.resize(text, check_gray.shape[::-1], interpolation=cv2.INTER_AREA)
     # the dense check band-passes at up to 6 px: marks must not leak into the blocks beside them
     check_text = cv2.dilate(check_text, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))) > 0
@@ -156,6 +159,7 @@ def _describe(
         descriptors=descriptors,
         check_gray=check_gray,
         check_content=~check_text,
+        check_tone=check_tone,
         signature=_signature(normalised, options.signature_side),
         clip_input=_clip_input(rgb, options.clip_side),
         chart=strokes >= options.chart_min_strokes and tone < options.chart_max_tone,
@@ -403,10 +407,18 @@ def normalise_contrast(gray: np.ndarray) -> np.ndarray:
     Faint bands and sparse fluorescence come into SIFT's range, and
     contrast- and gamma-adjusted copies come out alike.
     """
+    return equalise(stretch_contrast(gray))
+
+
+def stretch_contrast(gray: np.ndarray) -> np.ndarray:
     low, high = np.percentile(gray, (0.5, 99.9))
-    if high - low >= 8:
-        gain = min(255.0 / (high - low), 3.0)
-        gray = cv2.convertScaleAbs(gray, alpha=gain, beta=-low * gain)
+    if high - low < 8:
+        return gray
+    gain = min(255.0 / (high - low), 3.0)
+    return cv2.convertScaleAbs(gray, alpha=gain, beta=-low * gain)
+
+
+def equalise(gray: np.ndarray) -> np.ndarray:
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
 
 

@@ -414,11 +414,13 @@ def _trained_index(kind: str, lists: int, sample: np.ndarray, options: LibraryOp
 
 
 UNIT_ARRAYS = ("keypoints", "descriptors", "check_gray", "check_content", "signature")
+TONE = "check_tone"  # entries kept before it was have none
 UNIT_FIELDS = ("name", "original_size", "sift_size", "chart", "parent", "box", "kind", "page", "panels")
 
 
 def _save_entry(path: Path, entry: Entry) -> None:
     arrays = {f"{n}_{name}": getattr(unit, name) for n, unit in enumerate(entry.units) for name in UNIT_ARRAYS}
+    arrays |= {f"{n}_{TONE}": unit.check_tone for n, unit in enumerate(entry.units) if unit.check_tone is not None}
     meta = {
         "units": [{name: getattr(unit, name) for name in UNIT_FIELDS} for unit in entry.units],
         "model": entry.model,
@@ -434,6 +436,7 @@ def _load_entry(key: str, path: Path) -> Entry:
         units = []
         for n, fields in enumerate(meta["units"]):
             arrays = {name: data[f"{n}_{name}"] for name in UNIT_ARRAYS}
+            arrays[TONE] = data.get(f"{n}_{TONE}")
             fields = {
                 **fields,
                 "original_size": tuple(fields["original_size"]),

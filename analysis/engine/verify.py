@@ -48,6 +48,8 @@ class VerifyOptions:
     angle_tolerance: float = 25.0  # degrees by which an inlier's keypoint orientation may differ from the turn
     # the chance that an aligned block of two unrelated pictures agrees, for the dense path's significance
     block_chance: float = 0.3
+    tone_structure: float = 25.0  # variance of a block's tone with structure to compare
+    tone_error: float = 0.25  # mean squared tone difference, as a share of that variance, of a block that agrees
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Alignment:
     # log10 of its number of false alarms in one comparison (significance.py): under both mirrorings for
     # keypoints, the 8 dihedral views for a whole-image match
     chance: float = 0.0
+    tone: float | None = None  # tone_agreement, where it was measured
 
     @property
     def transform(self) -> Transform:
@@ -320,16 +323,79 @@ def _scaling(target: tuple[int, int], source: tuple[int, int]) -> np.ndarray:
 def _content_agreement(
     first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
 ) -> tuple[float, int]:
-    """Share of textured blocks whose band-passed pixels correlate once aligned, and their count (strict).
+    """Share of textured blocks whose band-passed pixels correlate once aligned, and their count (strict)."""
+    target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_gray")
+    return block_agreement(target, warped, valid, options, strict=True)
+
+
+def tone_agreement(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
+) -> float | None:
+    """Share of the aligned blocks with tonal structure whose tones agree, once the second picture's levels
+    are mapped onto the first's; None when either picture was kept without its tone or no block has any.
+
+    Equalised pictures of one layout agree block by block even where their bands or bars differ in strength;
+    their tones do not. The levels are matched as distributions, because a copy's levels or gamma may have
+    been changed; a pixel agrees when it lies within the range of the other picture's pixels around it,
+    because an alignment may be off by a pixel.
+    """
+    if first.check_tone is None or second.check_tone is None:
+        return None
+    target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_tone")
+    target, warped = (cv2.GaussianBlur(picture, (0, 0), 1.0) for picture in (target, warped))
+    levels = _matched_levels(warped[valid], target[valid])
+    matched = levels[warped]
+    around = np.ones((3, 3), np.uint8)
+    low, high = cv2.erode(matched, around), cv2.dilate(matched, around)
+    off = np.maximum(low - target, 0) + np.maximum(target - high, 0)
+    block = options.check_block
+    rows, cols = target.shape[0] // block, target.shape[1] // block
+
+    def blocks(values: np.ndarray) -> np.ndarray:
+        values = values[: rows * block, : cols * block].astype(np.float32)
+        return values.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+
+    weight = blocks(valid)
+    count = np.maximum(weight.sum(axis=1), 1e-6)
+
+    def variance(values: np.ndarray) -> np.ndarray:
+        mean = (values * weight).sum(axis=1, keepdims=True) / count[:, None]
+        return ((values - mean) ** 2 * weight).sum(axis=1) / count
+
+    spread = np.maximum(variance(blocks(target)), variance(blocks(matched)))
+    toned = (count >= 0.6 * block * block) & (spread > options.tone_structure)
+    if not toned.any():
+        return None
+    error = (blocks(off) ** 2 * weight).sum(axis=1) / count
+    return float((error[toned] < options.tone_error * spread[toned]).mean())
+
+
+def _matched_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """A uint8 -> float32 table that gives `values` the distribution of `reference` (histogram matching)."""
+    quantiles = []
+    for data in (values, reference):
+        counts = np.bincount(data, minlength=256).astype(np.float64)
+        quantiles.append((np.cumsum(counts) - counts / 2) / max(counts.sum(), 1.0))
+    return np.interp(quantiles[0], quantiles[1], np.arange(256)).astype(np.float32)
+
+
+def _overlaid(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, layer: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One layer of the two pictures' check images, the second warped onto the first (or the other way), and
+    where both show content.
 
     The comparison is made in the frame of whichever image shows the shared
     region at the higher resolution, so that nothing is compared aliased.
     """
-    gray2, content2 = second.check_gray, second.check_content
+    picture2, content2 = getattr(second, layer), second.check_content
     if mirrored:
-        gray2, content2 = gray2[:, ::-1], content2[:, ::-1]
+        picture2, content2 = picture2[:, ::-1], content2[:, ::-1]
     full = to_check(matrix, first, second)
-    images = [(first.check_gray, first.check_content), (np.ascontiguousarray(gray2), np.ascontiguousarray(content2))]
+    images = [
+        (getattr(first, layer), first.check_content),
+        (np.ascontiguousarray(picture2), np.ascontiguousarray(content2)),
+    ]
     if abs(np.linalg.det(full[:2, :2])) < 1.0:
         full = np.linalg.inv(np.vstack([full, [0, 0, 1]]))[:2]
         images.reverse()
@@ -339,7 +405,7 @@ def _content_agreement(
     valid = cv2.warpAffine(moving_content.astype(np.uint8), full, size, flags=cv2.INTER_NEAREST) > 0
     valid = cv2.erode(valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     valid &= target_content
-    return block_agreement(target, warped, valid, options, strict=True)
+    return target, warped, valid
 
 
 def block_agreement(
@@ -445,4 +511,5 @@ def lift(
         blocks=alignment.blocks,
         matches=alignment.matches,
         chance=alignment.chance,
+        tone=alignment.tone,
     )

@@ -1,4 +1,5 @@
 import multiprocessing
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -101,6 +102,19 @@ def test_what_a_run_keeps_is_its_own_items_with_their_panels(library, earlier: P
     panels = [(40, 40, 360, 280), (560, 40, 1040, 400)]
     assert entry.units[0].panels == [pytest.approx(box, abs=3) for box in panels]
     assert entry.units[1].descriptors.dtype == np.uint8 and len(entry.units[1].descriptors) > 100
+    assert all(unit.check_tone.shape == unit.check_gray.shape for unit in entry.units)
+
+
+def test_entries_kept_before_tones_were_still_find_their_copies(tmp_path: Path, earlier: Path):
+    library = Library(tmp_path / "library", SMALL_LISTS)
+    result = analyse(earlier)
+    for entry in result.kept:
+        entry.units = [replace(unit, check_tone=None) for unit in entry.units]
+    names = keep(library, result, "a")
+    assert library.load(next(iter(names))).units[0].check_tone is None
+    new = tmp_path / "new"
+    save(np.rot90(scene(103, 640, 480))[50:400, 60:420], new / "turned_crop.png")
+    assert library_findings(analyse(new, library)) == {("turned_crop.png", "library:old3.png")}
 
 
 def test_removed_entries_are_not_found_again(tmp_path: Path, library):

@@ -81,3 +81,14 @@ def test_a_verdict_weighs_its_evidence_against_the_number_of_comparisons_made():
     # a small crop: 13 inliers among 38 matches, about 1e-36 by chance, is no evidence among 1e40 comparisons
     assert -40 < alignment.chance < -30
     assert _verify_units(first, second, None, OFFLINE, CPU, 1e40)[0] != DUPLICATE
+
+
+def test_blots_of_one_layout_whose_bands_differ_in_strength_are_not_duplicates_but_a_copy_with_other_levels_is():
+    rng = np.random.default_rng(2)
+    look = replace(lab_style(rng, "western"), strips=1)  # one band row: lanes differ only in their bands' strength
+    blots = {f"blot_{n}.png": lab_picture(rng, look) for n in range(6)}
+    blots["levels.jpg"] = jpeg((255 * (blots["blot_0.png"] / 255.0) ** 0.7).astype(np.uint8), 75)
+    assert duplicates(blots) == {frozenset({"blot_0.png", "levels.jpg"})}
+    # what decides: without comparing tones, blots of one layout are taken for copies of each other
+    blind = replace(OFFLINE, verdicts=replace(OFFLINE.verdicts, whole_image_tone=0.0))
+    assert len(duplicates(blots, blind) - duplicates(blots)) >= 3
