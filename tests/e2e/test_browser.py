@@ -279,7 +279,10 @@ def test_a_redis_restart_mid_run_loses_messages_but_not_the_run(
         playwright_api.expect(reading).to_have_attribute("value", re.compile("^[1-9]"), timeout=60_000)
 
         redis.stop()
-        time.sleep(1)
+        # down until the worker has had something to say: on a busy machine no progress may fall in a fixed pause
+        log, deadline = data / "worker.log", time.monotonic() + 60
+        while "not announced" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
         redis.start()
 
         results = page.locator("#run-results .verdict-duplicate")
