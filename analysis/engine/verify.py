@@ -349,11 +349,9 @@ def tone_agreement(
     low, high = cv2.erode(matched, around), cv2.dilate(matched, around)
     off = np.maximum(low - target, 0) + np.maximum(target - high, 0)
     block = options.check_block
-    rows, cols = target.shape[0] // block, target.shape[1] // block
 
     def blocks(values: np.ndarray) -> np.ndarray:
-        values = values[: rows * block, : cols * block].astype(np.float32)
-        return values.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+        return as_blocks(values.astype(np.float32), block)
 
     weight = blocks(valid)
     count = np.maximum(weight.sum(axis=1), 1e-6)
@@ -430,10 +428,9 @@ def block_correlations(
     result = np.full((rows, cols), np.nan, np.float32)
     if rows == 0 or cols == 0:
         return result
-    crop = (slice(0, rows * block), slice(0, cols * block))
 
     def blocks(values: np.ndarray) -> np.ndarray:
-        return values[crop].reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+        return as_blocks(values, block)
 
     weight, a, b = blocks(valid.astype(np.float32)), blocks(band1), blocks(band2)
     gx, gy = blocks(cv2.Sobel(band1, cv2.CV_32F, 1, 0)), blocks(cv2.Sobel(band1, cv2.CV_32F, 0, 1))
@@ -456,6 +453,13 @@ def block_correlations(
         lacking = (count >= 0.6 * block * block) & (strong > options.check_structure)
         flat[lacking & (weak < options.check_one_sided * strong)] = -1.0
     return result
+
+
+def as_blocks(values: np.ndarray, block: int) -> np.ndarray:
+    """(blocks, block * block): the picture's whole blocks of `block` pixels, row by row."""
+    rows, cols = values.shape[0] // block, values.shape[1] // block
+    crop = values[: rows * block, : cols * block]
+    return crop.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
 
 
 def to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
