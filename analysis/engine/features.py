@@ -36,12 +36,18 @@ class FeatureOptions:
     max_mark_share: float = 0.2  # labels and axes cover under 10% of a figure
     panel_min_fraction: float = 0.12  # of the figure's width and height
     panel_min_side: int = 64
+    panel_min_thickness: int = 24  # a long strip (a blot's) may be this thin
+    strip_min_fraction: float = 0.25  # of the figure's width or height along it
+    panel_min_strip_area: float = 0.015  # of the figure
     panel_min_gutter: float = 0.012  # of the figure's shorter side
+    panel_min_gutter_px: int = 4
+    panel_thin_gutter_px: int = 2  # between two pictures whose facing edges are straight
     panel_min_area: float = 0.05  # of the figure: an open panel this large (a plot) is compared on its own
     page_min_level: int = 200  # a figure's page is light
     page_tolerance: int = 8  # grey levels around the page's own
     gutter_max_ink: float = 0.06  # share of a gutter's line that may be ink: a panel letter standing in it
     chart_max_tone: float = 0.045  # share of pixels in continuous tone: charts 0-3.5% (gridded too), micrographs 6% up
+    chart_panel_min_fraction: float = 0.2  # of the figure's width and height: a chart in a grid of charts
     chart_min_strokes: float = 0.02  # share of pixels on an edge: charts 6-10%, an empty faint field 0%
 
 
@@ -89,7 +95,12 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
         _drawing(gray[y0:y1, x0:x1], part, options)[1] < options.chart_max_tone
         for (x0, y0, x1, y1), part in zip(boxes, parts, strict=True)
     ):
-        return [whole]  # a chart's legend, plot area and labels are its parts, alike in every chart of one style
+        # a chart's legend, plot area and labels are its parts, alike in every chart of one style; a grid of
+        # charts is cut into large boxes of about one size
+        boxes = _chart_grid(boxes, gray.shape, options)
+        if not boxes:
+            return [whole]
+        parts = [_part(marks, box, gray.shape) for box in boxes]
     # a panel is compared on its own when it fills its box edge to edge (a micrograph) or is large (a plot);
     # the bits an X-Y cut leaves of an open panel (a blot's label strip) are found within the whole figure
     background = int(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
@@ -107,6 +118,21 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
             panel.parent, panel.box = name, box
             panels.append(panel)
     return [whole, *panels]
+
+
+def _chart_grid(
+    boxes: list[tuple[int, int, int, int]], shape: tuple[int, int], options: FeatureOptions
+) -> list[tuple[int, int, int, int]]:
+    """The boxes of a figure of charts that are charts of their own; [] for one chart cut into its parts."""
+    height, width = shape
+    large = [
+        (x0, y0, x1, y1)
+        for x0, y0, x1, y1 in boxes
+        if x1 - x0 >= options.chart_panel_min_fraction * width and y1 - y0 >= options.chart_panel_min_fraction * height
+    ]
+    largest = max((_area(box) for box in large), default=0)
+    charts = [box for box in large if 3 * _area(box) >= largest]
+    return charts if len(charts) >= 2 else []
 
 
 def _solid(gray: np.ndarray, box: tuple[int, int, int, int], background: int) -> bool:
@@ -198,7 +224,7 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
     if background < options.page_min_level or np.mean(np.abs(border.astype(np.int16) - background) <= 3) < 0.6:
         return []  # not a figure on a plain page
     content = np.abs(gray.astype(np.int16) - background) > options.page_tolerance
-    min_gutter = max(4, round(options.panel_min_gutter * min(height, width)))
+    min_gutter = max(options.panel_min_gutter_px, round(options.panel_min_gutter * min(height, width)))
     leaves: list[tuple[int, int, int, int]] = []
 
     def cut(x0: int, y0: int, x1: int, y1: int) -> None:
@@ -208,32 +234,73 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         if not len(rows) or not len(cols):
             return
         x0, x1, y0, y1 = x0 + cols[0], x0 + cols[-1] + 1, y0 + rows[0], y0 + rows[-1] + 1
-        region = content[y0:y1, x0:x1]
-        for inked, along_rows in ((rows - rows[0], True), (cols - cols[0], False)):
-            gaps = [
-                gap
-                for gap in np.nonzero(np.diff(inked) > min_gutter)[0]
-                if not _crossed(region, inked[gap] + 1, inked[gap + 1], along_rows)
-            ]
-            if gaps:
-                widest = max(gaps, key=lambda gap: inked[gap + 1] - inked[gap])
-                split = int(inked[widest] + 1)
-                if along_rows:
-                    cut(x0, y0, x1, y0 + split)
-                    cut(x0, y0 + split, x1, y1)
-                else:
-                    cut(x0, y0, x0 + split, y1)
-                    cut(x0 + split, y0, x1, y1)
-                return
-        leaves.append((int(x0), int(y0), int(x1), int(y1)))
+        split = _gutter(content[y0:y1, x0:x1], rows - rows[0], cols - cols[0], min_gutter, options)
+        if split is None:
+            leaves.append((int(x0), int(y0), int(x1), int(y1)))
+        elif split[0]:
+            cut(x0, y0, x1, y0 + split[1])
+            cut(x0, y0 + split[1], x1, y1)
+        else:
+            cut(x0, y0, x0 + split[1], y1)
+            cut(x0 + split[1], y0, x1, y1)
 
     cut(0, 0, width, height)
-    min_width = max(options.panel_min_side, options.panel_min_fraction * width)
-    min_height = max(options.panel_min_side, options.panel_min_fraction * height)
-    boxes = [b for b in leaves if b[2] - b[0] >= min_width and b[3] - b[1] >= min_height]
+    boxes = [box for box in leaves if _panel_sized(box, width, height, options)]
     if not boxes or (len(boxes) == 1 and _area(boxes[0]) > 0.8 * width * height):
         return []
     return _reading_order(boxes)
+
+
+def _gutter(
+    region: np.ndarray, rows: np.ndarray, cols: np.ndarray, min_gutter: int, options: FeatureOptions
+) -> tuple[bool, int] | None:
+    """The widest gutter across a region of page content (inked rows and columns given): (along rows, where)."""
+    for inked, along_rows in ((rows, True), (cols, False)):
+        gaps = [
+            gap
+            for gap in np.nonzero(np.diff(inked) > options.panel_thin_gutter_px)[0]
+            if not _crossed(region, inked[gap] + 1, inked[gap + 1], along_rows)
+            and (
+                inked[gap + 1] - inked[gap] > min_gutter
+                or _between_pictures(region, inked[gap] + 1, inked[gap + 1], along_rows)
+            )
+        ]
+        if gaps:
+            widest = max(gaps, key=lambda gap: inked[gap + 1] - inked[gap])
+            return along_rows, int(inked[widest] + 1)
+    return None
+
+
+def _panel_sized(box: tuple[int, int, int, int], width: int, height: int, options: FeatureOptions) -> bool:
+    """Large both ways, or a long strip (a blot's); a band or a label alone is not a panel."""
+    x0, y0, x1, y1 = box
+    wide = x1 - x0 >= max(options.panel_min_side, options.panel_min_fraction * width)
+    tall = y1 - y0 >= max(options.panel_min_side, options.panel_min_fraction * height)
+    if wide and tall:
+        return True
+    long_side, reach = (x1 - x0, width) if x1 - x0 >= y1 - y0 else (y1 - y0, height)
+    return (
+        min(x1 - x0, y1 - y0) >= options.panel_min_thickness
+        and long_side >= options.strip_min_fraction * reach
+        and _area(box) >= options.panel_min_strip_area * width * height
+    )
+
+
+def _between_pictures(region: np.ndarray, start: int, stop: int, along_rows: bool) -> bool:
+    """Whether a thin gutter (rows start:stop, or columns) has straight edges on each side along at least half
+    of it: micrographs or framed panels set close, not the curved sides of drawn shapes."""
+    lines = region if along_rows else region.T
+    for side in (lines[max(start - 3, 0) : start], lines[stop : stop + 3]):
+        if not len(side) or max(_straight_share(line) for line in side) < 0.5:
+            return False
+    return True
+
+
+def _straight_share(line: np.ndarray) -> float:
+    """The share of a line inked in runs of at least a tenth of its length."""
+    edges = np.diff(np.concatenate([[0], line.astype(np.int8), [0]]))
+    runs = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+    return float(runs[runs >= 0.1 * len(line)].sum() / len(line))
 
 
 def _crossed(region: np.ndarray, start: int, stop: int, along_rows: bool) -> bool:

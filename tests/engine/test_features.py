@@ -139,6 +139,57 @@ def test_split_panels_cuts_along_gutters_around_light_and_open_panels():
         assert left - 2 <= box[0] < box[2] <= left + 442 and top - 2 <= box[1] < box[3] <= top + 302
 
 
+def tiled(panels: list[np.ndarray], columns: int, gutter: int, margin: int = 6) -> tuple[np.ndarray, list[tuple]]:
+    """The panels in a grid on a white page, `gutter` px apart; the figure and each panel's box."""
+    height, width = panels[0].shape[:2]
+    rows = -(-len(panels) // columns)
+    figure = np.full(
+        (2 * margin + rows * height + (rows - 1) * gutter, 2 * margin + columns * width + (columns - 1) * gutter, 3),
+        255,
+        np.uint8,
+    )
+    boxes = []
+    for index, panel in enumerate(panels):
+        top = margin + (index // columns) * (height + gutter)
+        left = margin + (index % columns) * (width + gutter)
+        figure[top : top + height, left : left + width] = panel
+        boxes.append((left, top, left + width, top + height))
+    return figure, boxes
+
+
+def test_split_panels_cuts_a_thin_gutter_between_micrographs_set_close():
+    from analysis.bench.dataset import fluorescence
+
+    rng = np.random.default_rng(4)
+    panels = [cv2.resize(fluorescence(rng, 600), (300, 240)) for _ in range(6)]
+    for gutter in (3, 12):
+        figure, boxes = tiled(panels, 3, gutter)
+        assert split_panels(cv2.cvtColor(figure, cv2.COLOR_RGB2GRAY), OPTIONS) == boxes
+
+
+def test_split_panels_keeps_blot_strips_as_panels():
+    from analysis.bench.dataset import blot
+
+    rng = np.random.default_rng(5)
+    strips = [cv2.resize(blot(rng, 900, lanes=6), (360, 48)) for _ in range(4)]
+    figure, boxes = tiled(strips, 2, 30, margin=20)
+    found = split_panels(cv2.cvtColor(figure, cv2.COLOR_RGB2GRAY), OPTIONS)
+    assert len(found) == 4
+    for box, (x0, y0, x1, y1) in zip(found, boxes, strict=True):
+        assert x0 - 2 <= box[0] < box[2] <= x1 + 2 and y0 - 2 <= box[1] < box[3] <= y1 + 2
+
+
+def test_a_grid_of_charts_yields_each_chart_as_a_unit_and_one_chart_yields_none_of_its_parts():
+    from analysis.bench.dataset import bar_chart
+
+    rng = np.random.default_rng(6)
+    charts = [cv2.resize(bar_chart(rng, 900), (440, 330), interpolation=cv2.INTER_AREA) for _ in range(4)]
+    figure, _ = tiled(charts, 2, 20)
+    whole, *panels = extract(decoded(figure, "charts.png"), OPTIONS)
+    assert whole.chart and len(panels) == 4 and all(panel.chart for panel in panels)
+    assert extract(decoded(bar_chart(rng, 900), "one.png"), OPTIONS)[1:] == []
+
+
 def test_a_blots_lanes_and_a_fields_dark_gaps_are_not_gutters():
     from analysis.bench.dataset import blot, fluorescence
 
