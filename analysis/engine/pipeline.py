@@ -65,6 +65,11 @@ class VerdictOptions:
     # expected false duplicates per run, whatever its size: a match must be rarer by chance than this
     # among all the comparisons the run makes (significance.py)
     max_false_alarms: float = 0.01
+    # a fit with too few textured blocks to check densely: false duplicates of the growth set's blots reach
+    # 1e-17 by chance, true copies with 2-5 blocks 1e-68 to 1e-320 (seed 301)
+    keypoints_alone_false_alarms: float = 1e-40
+    # and most of its matches agree: true copies' 58-72%
+    keypoints_alone_share: float = 0.5
     # with no keypoint evidence, blots of one layout agree block by block in their equalised pictures, but
     # in tone only in 60-93% of their blocks (growth set, seed 301); whole-image copies in 92-100% (the first
     # generator's seed 7). With keypoints, copies rotated or edited twice can agree in tone in 30% only:
@@ -530,15 +535,17 @@ def _verify_units(
     """The verdict on two units and its evidence; `charts`: they belong to two charts (or to one)."""
     thresholds = options.verdicts
 
-    def significant(alignment: Alignment) -> bool:
-        return alignment.chance + math.log10(tests) <= math.log10(thresholds.max_false_alarms)
+    def significant(alignment: Alignment, false_alarms: float = thresholds.max_false_alarms) -> bool:
+        return alignment.chance + math.log10(tests) <= math.log10(false_alarms)
 
     def alike_in_tone(alignment: Alignment) -> bool:
         alignment.tone = tone_agreement(a, b, alignment.matrix, alignment.mirrored, options.verify)
         return alignment.tone is None or alignment.tone >= thresholds.whole_image_tone
 
     alignment = align_by_keypoints(a, b, options.verify, device)
-    content_needed = thresholds.chart_content if charts or (a.chart and b.chart) else thresholds.duplicate_content
+    # a copy of a chart is held to a chart's standard even where an edit (noise, JPEG) gave it tone
+    of_a_chart = charts or a.chart or b.chart
+    content_needed = thresholds.chart_content if of_a_chart else thresholds.duplicate_content
     verdict = ""
     if alignment is not None:
         enough_blocks = (
@@ -546,12 +553,18 @@ def _verify_units(
             if alignment.inliers >= thresholds.strong_inliers
             else thresholds.duplicate_blocks
         )
-        if (
-            alignment.inliers >= thresholds.duplicate_inliers
-            and alignment.content >= content_needed
-            and alignment.blocks >= enough_blocks
-            and significant(alignment)
-        ):
+        confirmed = alignment.blocks >= enough_blocks and alignment.content >= content_needed and significant(alignment)
+        # too little texture for the dense check to speak (a blot's bands): a fit far rarer than chance that most
+        # matches agree with speaks alone, unless what blocks there are disagree. Not a chart's: charts of one
+        # style with their data marks masked leave no block, and their curves agree with 60% of matches at 1e-80
+        alone = (
+            not of_a_chart
+            and alignment.blocks < enough_blocks
+            and (alignment.content >= content_needed or not alignment.blocks)
+            and alignment.inliers >= thresholds.keypoints_alone_share * alignment.matches
+            and significant(alignment, thresholds.keypoints_alone_false_alarms)
+        )
+        if alignment.inliers >= thresholds.duplicate_inliers and (confirmed or alone):
             return DUPLICATE, alignment
         if alignment.inliers >= thresholds.similar_inliers and alignment.content >= thresholds.similar_content:
             verdict = SIMILAR

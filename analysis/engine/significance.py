@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 SAMPLE = 2  # matches that fix a similarity transform
 
 
@@ -25,10 +27,42 @@ def log10_binomial(n: int, k: int) -> float:
     return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(10)
 
 
-def match_probability(radius: float, width: int, height: int, angle_tolerance: float) -> float:
+def match_probability(
+    radius: float,
+    width: int,
+    height: int,
+    angle_tolerance: float,
+    points1: np.ndarray | None = None,
+    points2: np.ndarray | None = None,
+    matrix: np.ndarray | None = None,
+) -> float:
     """The chance that one unrelated match agrees with a model: its point falls within `radius` pixels of
-    where the model puts it, and its orientation within +-`angle_tolerance` degrees of the model's turn."""
-    return min(1.0, math.pi * radius * radius / (width * height)) * min(1.0, 2 * angle_tolerance / 360.0)
+    where the model puts it, and its orientation within +-`angle_tolerance` degrees of the model's turn.
+
+    Keypoints are not spread evenly: a blot's lie on its bands, a chart's on its marks, in rows and columns
+    that a model aligning two pictures of one layout lays onto each other. Given both pictures' keypoints
+    (x, y first) and the model carrying the second's onto the first, the chance of landing is the share of
+    all (first, second) keypoint pairs that the model puts within the radius, less one at each first point,
+    when that is above an even spread's."""
+    spot = min(1.0, math.pi * radius * radius / (width * height))
+    if points1 is not None and points2 is not None and matrix is not None and len(points1) and len(points2):
+        mapped = points2[:, :2].astype(np.float64) @ matrix[:, :2].T + matrix[:, 2]
+        # leave one out: the one point a true copy puts there is what is being tested, not background
+        near = np.maximum(_neighbours(points1[:, :2].astype(np.float64), mapped, radius) - 1, 0)
+        spot = max(spot, float(near.sum()) / (len(points1) * len(points2)))
+    return spot * min(1.0, 2 * angle_tolerance / 360.0)
+
+
+def _neighbours(points: np.ndarray, others: np.ndarray, radius: float) -> np.ndarray:
+    """For each point, how many of the others lie within `radius` of it."""
+    others = others[np.argsort(others[:, 0])]
+    low = np.searchsorted(others[:, 0], points[:, 0] - radius)
+    counts = np.searchsorted(others[:, 0], points[:, 0] + radius, side="right") - low
+    # every (point, other) pair within the radius along x, then checked in full
+    point = np.repeat(np.arange(len(points)), counts)
+    other = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    close = ((points[point] - others[other]) ** 2).sum(axis=1) < radius * radius
+    return np.bincount(point[close], minlength=len(points))
 
 
 def log10_nfa_fit(tests: float, matches: int, inliers: int, probability: float) -> float:

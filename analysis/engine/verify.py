@@ -140,7 +140,8 @@ def align_by_keypoints(
         pairs = _ratio_matches(query, train, options.ratio)
         if len(pairs) < options.min_keypoint_matches:
             continue
-        found = _ransac(first, second, first.keypoints[pairs[:, 0]], keypoints[pairs[:, 1]], mirrored, options)
+        matched1, matched2 = first.keypoints[pairs[:, 0]], keypoints[pairs[:, 1]]
+        found = _ransac(first, second, matched1, matched2, keypoints, mirrored, options)
         if found is not None and (best is None or found.inliers > best.inliers):
             best = found
         if best is not None and best.inliers >= options.enough_inliers:
@@ -199,6 +200,7 @@ def _ransac(
     second: ItemFeatures,
     keypoints1: np.ndarray,
     keypoints2: np.ndarray,
+    all_keypoints2: np.ndarray,
     mirrored: bool,
     options: VerifyOptions,
 ) -> Alignment | None:
@@ -220,7 +222,10 @@ def _ransac(
     region1, region2 = _footprints(original, mirrored, first.original_size, second.original_size)
     radius = max(2.0, options.ransac_threshold * math.hypot(*first.sift_size))
     chance = log10_nfa_fit(
-        2, len(keypoints1), count, match_probability(radius, *first.sift_size, options.angle_tolerance)
+        2,
+        len(keypoints1),
+        count,
+        match_probability(radius, *first.sift_size, options.angle_tolerance, first.keypoints, all_keypoints2, matrix),
     )
     return Alignment(
         count, mirrored, original, norm1, norm2, region1, region2, content, blocks, len(keypoints1), chance=chance

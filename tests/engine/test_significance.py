@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+
 from analysis.engine.significance import (
     log10_binomial,
     log10_nfa_blocks,
@@ -49,3 +51,21 @@ def test_agreeing_blocks_need_more_evidence_in_a_larger_run():
 def test_the_block_tail_is_a_probability():
     assert math.isclose(log10_nfa_blocks(1, 10, 0, 0.3), 0.0)
     assert math.isclose(10 ** log10_nfa_blocks(1, 2, 1, 0.5), 0.75)
+
+
+def lattice(rows: int, columns: int, pitch: float, per_spot: int) -> np.ndarray:
+    """Keypoints on a grid (bands in lanes), `per_spot` of them a pixel apart on each spot."""
+    spots = [(20 + c * pitch, 20 + r * pitch) for r in range(rows) for c in range(columns)]
+    return np.array([(x + k, y, 4.0, 0.0) for x, y in spots for k in range(per_spot)], np.float32)
+
+
+def test_keypoints_that_two_pictures_of_one_layout_share_spots_on_are_likelier_to_land_by_chance():
+    identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    even = match_probability(6, 800, 600, 25)
+    blots = lattice(4, 10, 60, per_spot=3)
+    # a model laying one blot's band spots onto another's: each spot holds other keypoints than the one tested
+    assert match_probability(6, 800, 600, 25, blots, blots, identity) > 20 * even
+    # a copy's keypoints are spread out: each spot holds the tested keypoint only, and chance stays about even
+    rng = np.random.default_rng(0)
+    spread = np.column_stack([rng.uniform(0, 800, 300), rng.uniform(0, 600, 300), np.full(300, 4.0), np.zeros(300)])
+    assert even <= match_probability(6, 800, 600, 25, spread, spread, identity) < 2 * even

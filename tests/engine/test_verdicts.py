@@ -14,6 +14,7 @@ from PIL import Image
 
 from analysis.bench.second.charts import KINDS, chart, style
 from analysis.bench.second.lab import lab_picture, lab_style
+from analysis.bench.second.sets import growth_entry
 from analysis.engine.features import FeatureOptions, extract
 from analysis.engine.pipeline import DUPLICATE, Options, _verify_units, compare
 from analysis.engine.significance import pair_tests
@@ -92,3 +93,25 @@ def test_blots_of_one_layout_whose_bands_differ_in_strength_are_not_duplicates_b
     # what decides: without comparing tones, blots of one layout are taken for copies of each other
     blind = replace(OFFLINE, verdicts=replace(OFFLINE.verdicts, whole_image_tone=0.0))
     assert len(duplicates(blots, blind) - duplicates(blots)) >= 3
+
+
+def growth_picture(index: int) -> tuple[str, np.ndarray]:
+    """Picture number `index` of the growth benchmark's seed 301, as saved there."""
+    entry, draw = growth_entry(301, index)
+    picture, quality = draw()
+    return entry.name, jpeg(picture, quality) if entry.name.endswith(".jpg") else picture
+
+
+def test_a_chart_edited_into_tone_is_held_to_a_charts_standard():
+    # chart 324 is chart 312 with noise, then JPEG: classed as a picture, not a chart, it agreed with charts
+    # of its style (792, 864, 888) in 78-85% of their blocks, enough for a picture's 75%
+    pictures = dict(growth_picture(index) for index in (312, 324, 792, 864, 888))
+    assert not units({"copy.jpg": pictures["00324_noise+jpeg.jpg"]})[0].chart
+    assert duplicates(pictures) == {frozenset({"00312.png", "00324_noise+jpeg.jpg"})}
+
+
+def test_a_blot_with_too_few_textured_blocks_for_the_dense_check_is_found_by_its_keypoints_alone():
+    # blot 649 is blot 640 cropped and turned a quarter: 2-5 textured blocks, too few to check densely, but
+    # most of its matches agree with one fit, at about 1e-68 by chance; blots of its layout (616, 664, 688) not
+    pictures = dict(growth_picture(index) for index in (640, 649, 616, 664, 688))
+    assert duplicates(pictures) == {frozenset({"00640.png", "00649_crop+quarter_turn.jpg"})}
