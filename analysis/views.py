@@ -74,6 +74,8 @@ def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
 def run_cancel(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     run.request_cancel()
+    if request.htmx:
+        return render(request, "analysis/run_detail.html#progress", run_context(run))
     return redirect(run)
 
 

@@ -41,3 +41,13 @@ def test_bob_gets_404(bob_client, queued_run):
     assert bob_client.post(f"/runs/{queued_run.code}/cancel/").status_code == 404
     queued_run.refresh_from_db()
     assert queued_run.status == Run.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_htmx_gets_the_progress_section_back(alice_client, queued_run):
+    take(queued_run)
+    response = alice_client.post(f"/runs/{queued_run.code}/cancel/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="run-progress"')
+    assert "stopping" in html and "Cancel analysis" not in html

@@ -246,6 +246,24 @@ def test_a_user_keeps_an_upload_in_the_library_and_a_later_upload_finds_its_copy
     expect(page.locator("main")).to_contain_text("1 picture kept")
 
 
+def test_a_user_cancels_a_running_analysis_after_the_page_was_updated_live(page, long_run_figures):
+    expect = playwright_api.expect
+    sign_up(page, "judy")
+    page.set_input_files("#folder-input", long_run_figures)
+    page.get_by_role("button", name="Analyze").click()
+    page.wait_for_url("**/runs/*/")
+    # the websocket has swapped in a new progress section (the form in it included) by the time reading moves
+    expect(page.locator("#stage-reading")).to_have_attribute("value", re.compile("^[1-9]"), timeout=60_000)
+    with page.expect_response(lambda response: response.url.endswith("/cancel/")) as answer:
+        page.get_by_role("button", name="Cancel analysis").click()
+    assert answer.value.status == 200, answer.value.text()
+    expect(page.locator("#run-progress [role=status]")).to_contain_text("Cancelled", timeout=60_000)
+    expect(page.get_by_role("button", name="Cancel analysis")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#run-progress [role=status]")).to_contain_text("Cancelled")
+    assert not page.locator("#run-results .pair").count()
+
+
 def test_the_page_refuses_more_files_than_the_limit_before_uploading(page, figures):
     sign_up(page, "grace")
     page.evaluate("document.getElementById('upload-form').dataset.maxFiles = '3'")
