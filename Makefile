@@ -21,6 +21,7 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	mkdir -p $${DATA_DIR:-data}
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py fetch_clip_weights --if-reachable
 	@echo "Create an account on the sign-up page, or an administrator with: $(BIN)/python manage.py createsuperuser"
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 

@@ -39,8 +39,6 @@ def stage_rows(run: Run) -> list[StageRow]:
             state = "current"
         else:
             state = "waiting"
-        if key == "weights" and state != "current":
-            continue  # shown only while a download is in progress
         if (key == "library" and not run.library_id) or (key == "keeping" and not (run.library_id and run.keep)):
             continue
         if key == "clip" and state == "done" and run.clip_notice:

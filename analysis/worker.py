@@ -272,7 +272,6 @@ class QueueRunner:
                     model=run.clip_model,
                     clip_weights=settings.CLIP_WEIGHTS if run.clip_model == settings.CLIP_MODEL else None,
                     clip_cache_dir=settings.CLIP_CACHE_DIR,
-                    clip_download=settings.CLIP_DOWNLOAD,
                     workers=settings.ENGINE_WORKERS,
                     preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
                 )

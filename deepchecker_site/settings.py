@@ -181,7 +181,6 @@ CLIP_MODELS = ["ViT-B-32", "ViT-B-16", "ViT-L-14"]  # offered on the upload page
 CLIP_MODEL = os.environ.get("CLIP_MODEL", "ViT-B-32")
 CLIP_WEIGHTS = os.environ.get("CLIP_WEIGHTS") or None  # a local weights file; else the pretrained tag
 CLIP_CACHE_DIR = os.environ.get("CLIP_CACHE_DIR", str(DATA_DIR / "clip"))
-CLIP_DOWNLOAD = envbool("CLIP_DOWNLOAD", True)
 ENGINE_WORKERS = envint("ENGINE_WORKERS", 0)  # 0: one per CPU core
 
 # Workers hold a run by a lease that they renew; a run whose lease ran out is taken by another worker.
@@ -193,6 +192,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # the PDF report's renderer narrates every step and font table at INFO
-    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
+    # the PDF report's renderer narrates every step and font table at INFO, and faiss every CPU build it tries
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "faiss")},
 }

@@ -22,7 +22,6 @@ def media(settings, tmp_path_factory):
     """Uploads and pictures in a folder of their own; CLIP off the network, readers in this process."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     settings.CLIP_CACHE_DIR = str(tmp_path_factory.mktemp("clip"))
-    settings.CLIP_DOWNLOAD = False
     settings.CLIP_WEIGHTS = None
     settings.ENGINE_WORKERS = 1
     return settings.MEDIA_ROOT

@@ -1,20 +1,14 @@
 """The settings module read in a fresh process, as a deployment starts it."""
 
 import secrets
-import subprocess
 
-from analysis.bench.processes import MANAGE, ROOT
+from tests.commands import manage
 
 PRINT_SETTINGS = (
     "from django.conf import settings; "
     "print(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default'].get('HOST', ''), "
     "settings.CHANNEL_LAYERS['default']['BACKEND'], settings.SESSION_COOKIE_SECURE)"
 )
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
-    return subprocess.run([*MANAGE, *args], env={**clean, **env}, cwd=ROOT, capture_output=True, text=True)
 
 
 def test_with_nothing_set_but_debug_it_uses_sqlite_and_the_in_process_layer(tmp_path):

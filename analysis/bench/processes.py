@@ -60,7 +60,6 @@ class Site:
             **os.environ,
             "DATA_DIR": str(self.data),
             "DEBUG": "1",
-            "CLIP_DOWNLOAD": "0",
             "ENGINE_WORKERS": "2",
             "JOB_LEASE_SECONDS": "6",
             **self.extra,

@@ -20,14 +20,13 @@ PRETRAINED_TAGS = {
     "ViT-B-16": "laion2b_s34b_b88k",
     "ViT-L-14": "laion2b_s32b_b82k",
 }
-FIX_HINT = (
-    "run `python manage.py fetch_clip_weights` on a machine with internet access, "
-    "or set CLIP_WEIGHTS to a local weights file"
-)
+# One command installs the weights; the README's "Air-gapped install" says how to carry them to a machine offline.
+FETCH_COMMAND = "`.venv/bin/python manage.py fetch_clip_weights`"
+HUB_TIMEOUT_SECONDS = 10
 
 
 class ClipUnavailable(Exception):
-    """The CLIP stage cannot run; the message says why and how to fix it."""
+    """The CLIP stage cannot run; the message says why and how to fix it, in one sentence for people."""
 
 
 @dataclass
@@ -40,54 +39,77 @@ class ClipModel:
     std: torch.Tensor
 
 
-def cached_weights(model_name: str, cache_dir: str | None = None) -> str | None:
-    """Path of the pretrained weights for model_name if already downloaded, else None."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
+def _hub_file(model_name: str) -> tuple[str, list[str]]:
+    """The hub repository of the model's pretrained weights and the file names they may have there."""
     location = open_clip.get_pretrained_cfg(model_name, _tag(model_name))["hf_hub"]
     repo, filename = location.rsplit("/", 1)
     # open_clip prefers the safetensors file where the hub has one
-    for name in [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]:
-        try:
-            return hf_hub_download(repo, name, cache_dir=cache_dir, local_files_only=True)
-        except LocalEntryNotFoundError:
-            continue
+    return repo, [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+
+
+def cached_weights(model_name: str, cache_dir: str | None = None) -> str | None:
+    """Path of the pretrained weights for model_name if already downloaded, else None. Never uses the network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo, names = _hub_file(model_name)
+    for name in names:
+        path = try_to_load_from_cache(repo, name, cache_dir=cache_dir)
+        if isinstance(path, str):
+            return path
     return None
 
 
-def download_weights(model_name: str, cache_dir: str | None = None) -> str:
-    """Download the pretrained weights for model_name (a no-op when cached); returns the file path."""
-    tag = _tag(model_name)
+def _check_hub_reachable(model_name: str) -> None:
+    """One request, no retries: the hub client retries a failed connection for about 50 s before it gives up."""
+    from urllib.error import HTTPError, URLError
+    from urllib.request import Request, urlopen
+
+    from huggingface_hub import constants, hf_hub_url
+
+    if constants.HF_HUB_OFFLINE:
+        raise ClipUnavailable("the Hugging Face hub is switched off here (HF_HUB_OFFLINE is set)")
+    repo, names = _hub_file(model_name)
     try:
-        return open_clip.download_pretrained(open_clip.get_pretrained_cfg(model_name, tag), cache_dir=cache_dir)
+        urlopen(Request(hf_hub_url(repo, names[0]), method="HEAD"), timeout=HUB_TIMEOUT_SECONDS).close()
+    except HTTPError:
+        pass  # the hub answered; the download says what went wrong, if anything did
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ClipUnavailable(f"there is no connection to {constants.ENDPOINT} ({reason})") from exc
+
+
+def download_weights(model_name: str, cache_dir: str | None = None) -> str:
+    """The pretrained weights for model_name, downloaded once into cache_dir; returns the file path."""
+    path = cached_weights(model_name, cache_dir)
+    if path:
+        return path
+    _check_hub_reachable(model_name)
+    try:
+        return open_clip.download_pretrained(
+            open_clip.get_pretrained_cfg(model_name, _tag(model_name)), cache_dir=cache_dir
+        )
     except Exception as exc:  # the hub client raises many kinds; all mean "not downloadable now"
-        raise ClipUnavailable(f"could not download the {model_name} weights ({tag}): {exc}; {FIX_HINT}") from exc
+        raise ClipUnavailable(f"the download of the {model_name} weights failed ({exc})") from exc
 
 
 def load_clip(
     model_name: str,
     weights: str | None = None,
     cache_dir: str | None = None,
-    allow_download: bool = True,
-    on_download: Callable[[], None] | None = None,
     device: torch.device | None = None,
 ) -> ClipModel:
-    """The model with weights from a local file, the download cache, or a download."""
+    """The model with weights from a local file or the download cache. It never downloads: an analysis must not
+    wait on the network (`download_weights` is for the command that installs the weights)."""
     if model_name not in open_clip.list_models():
-        raise ClipUnavailable(f"unknown CLIP model '{model_name}'; choose one of {', '.join(PRETRAINED_TAGS)}")
+        raise ClipUnavailable(f"there is no CLIP model named '{model_name}' (choose {', '.join(PRETRAINED_TAGS)})")
     if weights:
         if not Path(weights).is_file():
-            raise ClipUnavailable(f"the CLIP weights file {weights} does not exist; {FIX_HINT}")
+            raise ClipUnavailable(f"the CLIP weights file {weights} does not exist")
         path = weights
     else:
         path = cached_weights(model_name, cache_dir)
         if path is None:
-            if not allow_download:
-                raise ClipUnavailable(f"the {model_name} weights are not downloaded; {FIX_HINT}")
-            if on_download:
-                on_download()
-            path = download_weights(model_name, cache_dir)
+            raise ClipUnavailable(f"the {model_name} weights are not installed; install them with {FETCH_COMMAND}")
     device = device or best_device()
     dtype = torch.float32
     if device.type == "cuda":
@@ -97,7 +119,10 @@ def load_clip(
     try:
         model = open_clip.create_model(model_name, pretrained=path, device=device)
     except (RuntimeError, OSError, KeyError, ValueError, pickle.UnpicklingError) as exc:
-        raise ClipUnavailable(f"the CLIP weights in {path} could not be loaded ({exc}); {FIX_HINT}") from exc
+        # the library's own words name tensors and pickles; the file is what a person can act on
+        raise ClipUnavailable(
+            f"the CLIP weights file {path} could not be loaded: it is not a {model_name} model"
+        ) from exc
     model = model.to(dtype=dtype).eval()
     visual = model.visual
     size = visual.image_size

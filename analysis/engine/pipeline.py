@@ -83,7 +83,6 @@ class Options:
     use_clip: bool = True
     clip_weights: str | None = None
     clip_cache_dir: str | None = None
-    clip_download: bool = True
     clip_batch_size: int = 64
     workers: int = 0  # 0: one per CPU core; 1: in this process
     preview_dir: str | None = None  # where to write each item's thumbnail and view (previews.py)
@@ -336,8 +335,6 @@ def _embed(features: list[ItemFeatures], options: Options, report: Progress) -> 
             options.model,
             weights=options.clip_weights,
             cache_dir=options.clip_cache_dir,
-            allow_download=options.clip_download,
-            on_download=lambda: report("weights", 0, 1),
         )
     except embed.ClipUnavailable as exc:
         return None, f"semantic ranking unavailable: {exc}"

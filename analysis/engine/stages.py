@@ -2,7 +2,6 @@
 
 STAGES = {
     "reading": "Reading files",
-    "weights": "Downloading CLIP weights",
     "clip": "CLIP embeddings",
     "candidates": "Candidate search",
     "library": "Library search",

@@ -106,9 +106,11 @@ def test_it_can_be_cancelled(folder: Path):
 
 
 def test_without_clip_weights_it_says_so_and_goes_on(folder: Path, tmp_path: Path):
-    result = run(folder, Options(workers=1, clip_weights=str(tmp_path / "missing.pt")))
-    assert result.clip_notice.startswith("semantic ranking unavailable: the CLIP weights file")
-    assert "fetch_clip_weights" in result.clip_notice
+    result = run(folder, Options(workers=1, clip_cache_dir=str(tmp_path)))
+    assert result.clip_notice == (
+        "semantic ranking unavailable: the ViT-B-32 weights are not installed; "
+        "install them with `.venv/bin/python manage.py fetch_clip_weights`"
+    )
     assert len(result.duplicates) == 6
     assert all(p.clip_score is None for p in result.pairs)
 

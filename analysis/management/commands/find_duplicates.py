@@ -73,7 +73,6 @@ class Command(BaseCommand):
             use_clip=not options["no_clip"],
             clip_weights=options["weights"],
             clip_cache_dir=settings.CLIP_CACHE_DIR,
-            clip_download=settings.CLIP_DOWNLOAD,
             workers=options["workers"],
         )
         progress = StageProgress(sys.stderr)
