@@ -7,19 +7,18 @@ from django.http import HttpResponse
 from PIL import ImageFile
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
+from analysis.engine.stages import FINDINGS
 from analysis.models import Pair, Run
-
-CSV_TOP = 50
 
 
 def csv_response(run: Run, every: bool) -> HttpResponse:
-    """The top CSV_TOP pairs, or every pair, in the command line's CSV format, as a download."""
+    """The findings (duplicates and similar pairs), or every pair, in the command line's CSV format."""
     pairs = run.pairs.select_related("first", "second")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="deepchecker-{run.code}{"-all" if every else ""}.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
-    for p in pairs if every else pairs[:CSV_TOP]:
+    for p in pairs if every else pairs.filter(verdict__in=FINDINGS):
         fields = (p.clip_score, p.local_matches, p.verdict, p.confidence, p.transform, p.content, p.region1, p.region2)
         writer.writerow(csv_row(p.rank, p.first_name, p.second_name, *fields))
     return response

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from PIL import Image
 
 from analysis.engine.evidence import describe_change, describe_crop, intensity_change, second_onto_first
-from analysis.engine.stages import STAGES
+from analysis.engine.stages import DUPLICATE, FINDINGS, SIMILAR, STAGES
 from analysis.models import Pair, Review, Run
 
 TOP_PAIRS = 10
 MORE_PAIRS = 40
+SIMILAR_SHOWN = 50
 
 
 @dataclass
@@ -52,11 +54,17 @@ REVIEW_FILTERS = {"": "All pairs", "unreviewed": "Not reviewed yet", **dict(Revi
 
 
 def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed: bool = False) -> dict:
+    """The findings first: duplicates, then similar pairs; a pair with no verdict is no finding and is only in
+    the all-pairs CSV."""
     context = {"run": run, "stages": stage_rows(run), "top": top}
     if run.is_over:
-        pairs, matching = reviewed_pairs(run, top, review, hide_dismissed)
-        context["pairs"] = pairs
-        context["more_pairs"] = min(matching, top + MORE_PAIRS) if matching > top else 0
+        pairs = run.pairs.select_related("first", "second")
+        filters = (run.owner, review, hide_dismissed)
+        duplicates, matching = reviewed_pairs(pairs.filter(verdict=DUPLICATE), top, *filters)
+        similar, similar_matching = reviewed_pairs(pairs.filter(verdict=SIMILAR), SIMILAR_SHOWN, *filters)
+        context["duplicates"], context["similar"], context["similar_matching"] = duplicates, similar, similar_matching
+        context["more_duplicates"] = min(matching, top + MORE_PAIRS) if matching > top else 0
+        context["findings_count"] = pairs.filter(verdict__in=FINDINGS).count()
         context["review_filters"] = REVIEW_FILTERS
         context["review"], context["hide_dismissed"] = review, hide_dismissed
         context["groups"] = run.groups.prefetch_related("members__item")
@@ -64,18 +72,17 @@ def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed
     return context
 
 
-def reviewed_pairs(run: Run, top: int, review: str, hide_dismissed: bool) -> tuple[list[Pair], int]:
-    """The best `top` pairs that pass the filters, each with `.review` (its newest verdict or None),
+def reviewed_pairs(pairs: QuerySet[Pair], top: int, owner, review: str, hide_dismissed: bool) -> tuple[list[Pair], int]:
+    """The best `top` of pairs that pass the filters, each with `.review` (its newest verdict or None),
     and how many pass in all."""
-    pairs = run.pairs.select_related("first", "second")
     if not review and not hide_dismissed:
         shown = list(pairs[:top])
-        latest = Review.latest_for(shown, run.owner)
+        latest = Review.latest_for(shown, owner)
         for pair in shown:
             pair.review = latest.get(pair.pk)
-        return shown, run.pairs_verified
+        return shown, pairs.count()
     every = list(pairs)
-    latest = Review.latest_for(every, run.owner)
+    latest = Review.latest_for(every, owner)
     matching = []
     for pair in every:
         pair.review = latest.get(pair.pk)

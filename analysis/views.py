@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from analysis.engine.stages import FINDINGS
 from analysis.exports import csv_response, report_pdf
 from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, UploadForm
 from analysis.fragments import (
@@ -119,7 +120,8 @@ def run_report_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank)
+    # a pair with no verdict is no finding: it has no evidence to draw, and is only in the all-pairs CSV
+    pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank, verdict__in=FINDINGS)
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         Review.record(pair, form.cleaned_data["decision"], form.cleaned_data["comment"], request.user)
@@ -140,7 +142,9 @@ def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
 @require_GET
 def pair_overlay(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
     run = _get_run_for_user(request, code)
-    pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank, matrix__isnull=False)
+    pair = get_object_or_404(
+        run.pairs.select_related("first", "second"), rank=rank, verdict__in=FINDINGS, matrix__isnull=False
+    )
     return HttpResponse(overlay_jpeg(pair), content_type="image/jpeg")
 
 

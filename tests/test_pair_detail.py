@@ -88,3 +88,11 @@ def test_copies_inside_one_figure_or_picture_are_shown_as_such(alice_client, run
     clone = run.pairs.get(first__name="cloned.png", second__name="cloned.png")
     page = alice_client.get(f"/runs/{run.code}/pairs/{clone.rank}/").content.decode()
     assert "A region of the picture appears a second time in it: both places are outlined below" in page
+
+
+@pytest.mark.django_db
+def test_a_pair_that_is_no_finding_is_never_drawn(alice_client, finished_run):
+    unconfirmed = finished_run.pairs.filter(verdict="").first()
+    assert unconfirmed is not None
+    assert alice_client.get(f"/runs/{finished_run.code}/pairs/{unconfirmed.rank}/").status_code == 404
+    assert alice_client.get(f"/runs/{finished_run.code}/pairs/{unconfirmed.rank}/overlay.jpg").status_code == 404

@@ -27,10 +27,11 @@ def test_it_downloads_the_pairs_in_the_command_lines_format(alice_client, finish
 
 
 @pytest.mark.django_db
-def test_it_gives_the_top_pairs_or_all_of_them(alice_client, finished_run, monkeypatch):
-    monkeypatch.setattr("analysis.exports.CSV_TOP", 1)
-    assert finished_run.pairs_verified > 1
-    assert len(rows(alice_client.get(f"/runs/{finished_run.code}/pairs.csv"))) == 2
+def test_it_gives_the_findings_or_every_pair(alice_client, finished_run):
+    verdicts = list(finished_run.pairs.values_list("verdict", flat=True))
+    assert "" in verdicts  # pairs that are no finding, left out of the first CSV
+    findings = rows(alice_client.get(f"/runs/{finished_run.code}/pairs.csv"))[1:]
+    assert [row[5] for row in findings] == [verdict for verdict in verdicts if verdict]
     every = alice_client.get(f"/runs/{finished_run.code}/pairs.csv", {"all": "1"})
     assert len(rows(every)) == finished_run.pairs_verified + 1
     assert every["Content-Disposition"].endswith('-all.csv"')

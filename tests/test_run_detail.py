@@ -47,15 +47,40 @@ def test_it_shows_the_results_of_a_finished_run(alice_client, finished_run):
 
 
 @pytest.mark.django_db
-def test_it_shows_ten_pairs_then_more_on_request(alice_client, finished_run, monkeypatch):
+def test_it_shows_ten_duplicates_then_more_on_request(alice_client, finished_run, monkeypatch):
+    finished_run.pairs.update(verdict="duplicate")
     monkeypatch.setattr("analysis.fragments.TOP_PAIRS", 1)
     monkeypatch.setattr("analysis.views.TOP_PAIRS", 1)
     first = alice_client.get(url(finished_run))
     assert first.content.count(b'class="pair verdict') == 1
-    assert f"Show the top {finished_run.pairs_verified} pairs".encode() in first.content
+    assert f"Show the top {finished_run.pairs_verified} duplicates".encode() in first.content
     more = alice_client.get(url(finished_run), {"top": "50"}, headers={"HX-Request": "true"})
     assert more.content.count(b'class="pair verdict') == finished_run.pairs_verified
     assert more.content.lstrip().startswith(b'<section id="run-results"')  # the fragment alone
+
+
+@pytest.mark.django_db
+def test_it_lists_findings_only_duplicates_first_and_similar_pairs_behind_their_count(alice_client, finished_run):
+    assert list(finished_run.pairs.values_list("verdict", flat=True)) == ["duplicate", "", ""]
+    finished_run.pairs.filter(rank=2).update(verdict="similar")
+    html = alice_client.get(url(finished_run)).content.decode()
+    assert html.count('class="pair verdict-duplicate"') == 1
+    assert "verdict-none" not in html and "Not confirmed" not in html and "Evidence for pair 3" not in html
+    similar = html.index('<details class="similar">')
+    assert html.index('class="pair verdict-duplicate"') < similar < html.index('class="pair verdict-similar"')
+    assert "<summary>1 similar pair: partial matches short of a duplicate</summary>" in html
+    assert "Download CSV (2 findings)" in html and "Download CSV (all 3 pairs)" in html
+
+
+@pytest.mark.django_db
+def test_a_run_without_duplicates_says_so_plainly(alice_client, finished_run):
+    finished_run.pairs.update(verdict="")
+    finished_run.groups.all().delete()
+    Run.objects.filter(pk=finished_run.pk).update(duplicate_count=0, group_count=0)
+    html = alice_client.get(url(finished_run)).content.decode()
+    assert "<strong>No duplicates found.</strong> None of the 3 items is a copy of another" in html
+    assert 'class="pair' not in html and "Findings</h2>" not in html and "Duplicate groups" not in html
+    assert "Download CSV (all 3 pairs)" in html and "finding" not in html.split("downloads", 1)[1][:300]
 
 
 @pytest.mark.django_db

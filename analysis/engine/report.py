@@ -6,7 +6,7 @@ import csv
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from .stages import DUPLICATE, SIMILAR
+from .stages import FINDINGS
 
 if TYPE_CHECKING:  # the web process writes CSVs without loading the engine (torch)
     from .pipeline import Pair, Result
@@ -28,8 +28,8 @@ CSV_COLUMNS = [
 
 def csv_pairs(result: Result, top: int) -> list[Pair]:
     """Every duplicate and similar pair, then the best `top` of the others."""
-    flagged = [p for p in result.pairs if p.verdict in (DUPLICATE, SIMILAR)]
-    others = [p for p in result.pairs if p.verdict not in (DUPLICATE, SIMILAR)]
+    flagged = [p for p in result.pairs if p.verdict in FINDINGS]
+    others = [p for p in result.pairs if p.verdict not in FINDINGS]
     return flagged + others[:top]
 
 

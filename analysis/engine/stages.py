@@ -11,3 +11,4 @@ STAGES = {
 }
 DUPLICATE = "duplicate"
 SIMILAR = "similar"
+FINDINGS = (DUPLICATE, SIMILAR)  # a pair with another verdict (none) is no finding
