@@ -35,9 +35,9 @@ class PairInline(admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["created", "owner", "status", "item_count", "duplicate_count", "group_count", "duration", "page"]
+    list_display = ["created", "name", "case", "owner", "status", "item_count", "duplicate_count", "duration", "page"]
     list_filter = ["status", "owner", "created"]
-    search_fields = ["owner__username", "owner__email", "uploads__name", "code"]
+    search_fields = ["name", "case", "owner__username", "owner__email", "uploads__name", "code"]
     date_hierarchy = "created"
     readonly_fields = [
         "page",

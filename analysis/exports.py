@@ -15,7 +15,9 @@ def csv_response(run: Run, every: bool) -> HttpResponse:
     """The findings (duplicates and similar pairs), or every pair, in the command line's CSV format."""
     pairs = run.pairs.select_related("first", "second")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="deepchecker-{run.code}{"-all" if every else ""}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{run.file_name("all-pairs" if every else "findings", "csv")}"'
+    )
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for p in pairs if every else pairs.filter(verdict__in=FINDINGS):
@@ -63,6 +65,8 @@ def pair_json(pair: Pair, review) -> dict:
 def run_json(run: Run) -> dict:
     return {
         "code": str(run.code),
+        "name": run.name,
+        "case": run.case,
         "status": run.status,
         "stage": run.stage,
         "stage_done": run.stage_done,

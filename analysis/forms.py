@@ -32,6 +32,15 @@ class MultipleFileField(forms.FileField):
 
 class UploadForm(forms.Form):
     files = MultipleFileField(label="Images and PDFs")
+    name = forms.CharField(
+        label="Name",
+        max_length=200,
+        required=False,
+        help_text="what this analysis is of, e.g. Smith et al., figures 1-4",
+    )
+    case = forms.CharField(
+        label="Manuscript or case ID", max_length=100, required=False, help_text="e.g. JCB-2026-0412"
+    )
     clip_model = forms.ChoiceField(
         label="CLIP model",
         choices=[(name, name) for name in settings.CLIP_MODELS],
@@ -104,6 +113,8 @@ class UploadForm(forms.Form):
         with transaction.atomic():
             run = Run.objects.create(
                 owner=self.owner,
+                name=self.cleaned_data["name"],
+                case=self.cleaned_data["case"],
                 clip_model=self.cleaned_data["clip_model"],
                 library=self.cleaned_data["library"],
                 keep=self.cleaned_data["keep"],

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group as UserGroup
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from analysis.engine.confidence import band
 from analysis.engine.names import library_name, panel_name
@@ -47,6 +48,10 @@ class Run(models.Model):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    name = models.CharField(max_length=200, blank=True, help_text="what the analysis is of, in the user's words")
+    case = models.CharField(
+        "manuscript or case ID", max_length=100, blank=True, help_text="the manuscript or case it belongs to"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     clip_model = models.CharField(max_length=32, default="ViT-B-32")
     library = models.ForeignKey(
@@ -85,10 +90,21 @@ class Run(models.Model):
         ordering = ["-created"]
 
     def __str__(self) -> str:
-        return f"{self.owner} {self.created:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.owner} {self.title} ({self.status})"
 
     def get_absolute_url(self) -> str:
         return reverse("run_detail", args=[self.code])
+
+    @property
+    def title(self) -> str:
+        """How people name the analysis: its name and case, else its date in the server's time zone."""
+        named = " · ".join(part for part in (self.name, self.case) if part)
+        return named or f"Analysis of {timezone.localtime(self.created):%Y-%m-%d %H:%M}"
+
+    def file_name(self, kind: str, extension: str) -> str:
+        """A download's file name: the case (or name) first, so that a folder of them sorts by case."""
+        label = slugify(self.case or self.name)[:60]
+        return f"deepchecker-{label + '-' if label else ''}{kind}-{self.code}.{extension}"
 
     @property
     def group_name(self) -> str:

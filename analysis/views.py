@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import PermissionDenied, TooManyFilesSent
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -54,7 +55,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "analysis/run_list.html", {"runs": request.user.runs.all()})
+    runs, query = request.user.runs.all(), request.GET.get("q", "").strip()
+    if query:
+        runs = runs.filter(Q(name__icontains=query) | Q(case__icontains=query) | Q(uploads__name__icontains=query))
+    return render(request, "analysis/run_list.html", {"runs": runs.distinct(), "query": query})
 
 
 @login_required
@@ -102,7 +106,7 @@ def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
 def run_report(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     response = render(request, "analysis/report.html", report_context(run))
-    response["Content-Disposition"] = f'attachment; filename="deepchecker-report-{run.code}.html"'
+    response["Content-Disposition"] = f'attachment; filename="{run.file_name("report", "html")}"'
     return response
 
 
@@ -112,7 +116,7 @@ def run_report_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     html = render_to_string("analysis/report.html", report_context(run), request)
     response = HttpResponse(report_pdf(html), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="deepchecker-report-{run.code}.pdf"'
+    response["Content-Disposition"] = f'attachment; filename="{run.file_name("report", "pdf")}"'
     return response
 
 

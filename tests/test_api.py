@@ -54,6 +54,15 @@ def test_a_program_submits_a_run_without_csrf(alice, alice_api):
 
 
 @pytest.mark.django_db
+def test_a_program_gives_the_case_and_reads_it_back(alice, alice_api):
+    body = alice_api.post(
+        "/api/runs/", {"files": [SimpleUploadedFile("a.png", b"one")], "name": "Smith et al.", "case": "JCB-2026/0412"}
+    ).json()
+    assert (body["name"], body["case"]) == ("Smith et al.", "JCB-2026/0412")
+    assert Run.objects.get(owner=alice).case == "JCB-2026/0412"
+
+
+@pytest.mark.django_db
 def test_a_refused_submission_says_why(alice_api, settings):
     settings.UPLOAD_MAX_FILES = 1
     files = [SimpleUploadedFile("a.png", b"one"), SimpleUploadedFile("b.png", b"two")]

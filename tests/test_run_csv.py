@@ -14,7 +14,7 @@ def rows(response) -> list[list[str]]:
 def test_it_downloads_the_pairs_in_the_command_lines_format(alice_client, finished_run):
     response = alice_client.get(f"/runs/{finished_run.code}/pairs.csv")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == f'attachment; filename="deepchecker-{finished_run.code}.csv"'
+    assert response["Content-Disposition"] == f'attachment; filename="deepchecker-findings-{finished_run.code}.csv"'
     header, first, *_ = rows(response)
     assert header == CSV_COLUMNS
     assert first[0] == "1"
@@ -34,7 +34,7 @@ def test_it_gives_the_findings_or_every_pair(alice_client, finished_run):
     assert [row[5] for row in findings] == [verdict for verdict in verdicts if verdict]
     every = alice_client.get(f"/runs/{finished_run.code}/pairs.csv", {"all": "1"})
     assert len(rows(every)) == finished_run.pairs_verified + 1
-    assert every["Content-Disposition"].endswith('-all.csv"')
+    assert every["Content-Disposition"] == f'attachment; filename="deepchecker-all-pairs-{finished_run.code}.csv"'
 
 
 @pytest.mark.django_db
