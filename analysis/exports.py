@@ -8,7 +8,9 @@ from PIL import ImageFile
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
 from analysis.engine.stages import FINDINGS
-from analysis.models import Pair, Run
+from analysis.models import Pair, Review, Run
+
+WEB_CSV_COLUMNS = ["review", "case"]  # the owner's newest verdict on the pair, and the run's case ID
 
 
 def csv_response(run: Run, every: bool) -> HttpResponse:
@@ -19,10 +21,12 @@ def csv_response(run: Run, every: bool) -> HttpResponse:
         f'attachment; filename="{run.file_name("all-pairs" if every else "findings", "csv")}"'
     )
     writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for p in pairs if every else pairs.filter(verdict__in=FINDINGS):
-        fields = (p.clip_score, p.local_matches, p.verdict, p.confidence, p.transform, p.content, p.region1, p.region2)
-        writer.writerow(csv_row(p.rank, p.first_name, p.second_name, *fields))
+    writer.writerow([*CSV_COLUMNS, *WEB_CSV_COLUMNS])
+    rows = list(pairs if every else pairs.filter(verdict__in=FINDINGS))
+    reviews = Review.latest_for(rows, run.owner)
+    for pair in rows:
+        review = reviews.get(pair.pk)
+        writer.writerow(csv_row(pair.row(), review.decision if review else "", run.case))
     return response
 
 

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 
 from analysis.engine.confidence import band
 from analysis.engine.names import library_name, panel_name
+from analysis.engine.report import PairRow
 from analysis.engine.stages import DUPLICATE
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
@@ -445,9 +446,29 @@ class Pair(models.Model):
         """What a copy inside one item is, in words; "" for a pair of two items."""
         if not self.within:
             return ""
-        if self.first_panel and self.second_panel and self.first_panel != self.second_panel:
+        if self.row().kind == "two panels":
             return "two panels of one figure show the same picture"
         return "a region of the picture appears a second time in it"
+
+    def row(self) -> PairRow:
+        """What the CSV says of it."""
+        return PairRow(
+            self.rank,
+            self.first_name,
+            self.second_name,
+            self.within,
+            bool(self.second.library_origin),
+            self.first_panel,
+            self.second_panel,
+            self.clip_score,
+            self.local_matches,
+            self.verdict,
+            self.confidence,
+            self.transform,
+            self.content,
+            self.region1,
+            self.region2,
+        )
 
     @property
     def confidence_band(self) -> str:

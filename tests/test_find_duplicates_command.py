@@ -74,3 +74,14 @@ def test_it_keeps_pictures_in_a_library_and_a_later_call_finds_copies_of_them(fo
 def test_keeping_needs_a_library(folder: Path, tmp_path: Path):
     with pytest.raises(CommandError, match="--keep needs --library"):
         call_command("find_duplicates", str(folder), "--csv", str(tmp_path / "out.csv"), "--keep")
+
+
+def test_file_names_a_spreadsheet_would_run_are_written_as_text(tmp_path: Path):
+    image = scene(33, 640, 480)
+    save(image, tmp_path / "in" / "=HYPERLINK(1).png")
+    save(image[:, ::-1], tmp_path / "in" / "@SUM(1+1).png")
+    out = tmp_path / "pairs.csv"
+    call_command("find_duplicates", str(tmp_path / "in"), "--csv", str(out), "--no-clip", "--workers", "1")
+    row = next(csv.DictReader(out.read_text().splitlines()))
+    assert {row["image1"], row["image2"]} == {"'=HYPERLINK(1).png", "'@SUM(1+1).png"}
+    assert row["verdict"] == "duplicate"

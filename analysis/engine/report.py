@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from .stages import FINDINGS
@@ -15,6 +16,9 @@ CSV_COLUMNS = [
     "pair",
     "image1",
     "image2",
+    "kind",
+    "panel1",
+    "panel2",
     "clip_score",
     "local_matches",
     "verdict",
@@ -24,6 +28,42 @@ CSV_COLUMNS = [
     "region1",
     "region2",
 ]
+# a text cell that a spreadsheet would take for a formula (OWASP "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class PairRow:
+    """What the CSV says of one pair; the command line and the web app both fill it."""
+
+    number: int
+    image1: str
+    image2: str
+    same_item: bool
+    in_library: bool  # image2 is a picture kept in a library
+    panel1: int | None
+    panel2: int | None
+    clip_score: float | None
+    local_matches: int
+    verdict: str
+    confidence: float | None
+    transform: str
+    content: float | None
+    region1: Sequence[float] | None
+    region2: Sequence[float] | None
+
+    @property
+    def kind(self) -> str:
+        return finding_kind(self.same_item, self.in_library, self.panel1, self.panel2)
+
+
+def finding_kind(same_item: bool, in_library: bool, panel1: int | None, panel2: int | None) -> str:
+    """Where the two copies are: in two items, against a library, in two panels of one figure, or in one picture."""
+    if in_library:
+        return "library"
+    if not same_item:
+        return "two items"
+    return "two panels" if panel1 and panel2 and panel1 != panel2 else "within one picture"
 
 
 def csv_pairs(result: Result, top: int) -> list[Pair]:
@@ -40,51 +80,53 @@ def write_csv(result: Result, out: TextIO, top: int = 50) -> int:
     rows = csv_pairs(result, top)
     for number, pair in enumerate(rows, start=1):
         alignment = pair.alignment
-        writer.writerow(
-            csv_row(
-                number,
-                result.place_name((pair.first, pair.first_panel)),
-                result.place_name((pair.second, pair.second_panel)),
-                pair.clip_score,
-                pair.local_matches,
-                pair.verdict,
-                pair.confidence,
-                pair.transform,
-                alignment.content if alignment else None,
-                alignment.region1 if alignment else None,
-                alignment.region2 if alignment else None,
-            )
+        row = PairRow(
+            number,
+            result.place_name((pair.first, pair.first_panel)),
+            result.place_name((pair.second, pair.second_panel)),
+            pair.within,
+            result.items[pair.second].library is not None,
+            pair.first_panel,
+            pair.second_panel,
+            pair.clip_score,
+            pair.local_matches,
+            pair.verdict,
+            pair.confidence,
+            pair.transform,
+            alignment.content if alignment else None,
+            alignment.region1 if alignment else None,
+            alignment.region2 if alignment else None,
         )
+        writer.writerow(csv_row(row))
     return len(rows)
 
 
-def csv_row(
-    number: int,
-    image1: str,
-    image2: str,
-    clip_score: float | None,
-    local_matches: int,
-    verdict: str,
-    confidence: float | None,
-    transform: str,
-    content: float | None,
-    region1: Sequence[float] | None,
-    region2: Sequence[float] | None,
-) -> list:
-    """One line of the CSV, in CSV_COLUMNS order; the web app writes its rows with it too."""
-    return [
-        number,
-        image1,
-        image2,
-        "" if clip_score is None else f"{100 * clip_score:.1f}",
-        local_matches,
-        verdict,
-        "" if confidence is None else f"{confidence:.3f}",
-        transform,
-        "" if content is None else f"{content:.2f}",
-        _region(region1),
-        _region(region2),
+def csv_row(row: PairRow, *extra: str) -> list:
+    """One line of the CSV, in CSV_COLUMNS order and then the extra columns; safe to open in a spreadsheet."""
+    cells = [
+        row.number,
+        row.image1,
+        row.image2,
+        row.kind,
+        row.panel1 or "",
+        row.panel2 or "",
+        "" if row.clip_score is None else f"{100 * row.clip_score:.1f}",
+        row.local_matches,
+        row.verdict,
+        "" if row.confidence is None else f"{row.confidence:.3f}",
+        row.transform,
+        "" if row.content is None else f"{row.content:.2f}",
+        _region(row.region1),
+        _region(row.region2),
+        *extra,
     ]
+    return [spreadsheet_safe(cell) for cell in cells]
+
+
+def spreadsheet_safe(cell):
+    """A leading apostrophe makes a spreadsheet show the text as it is and run nothing; the name stays whole
+    after it, so that the real name is recovered by dropping the first character."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def _region(box: Sequence[float] | None) -> str:

@@ -1,3 +1,4 @@
+import csv
 import io
 from pathlib import Path
 
@@ -118,13 +119,16 @@ def test_without_clip_weights_it_says_so_and_goes_on(folder: Path, tmp_path: Pat
 def test_the_csv_lists_every_flagged_pair_first(folder: Path):
     result = run(folder)
     out = io.StringIO()
-    rows = write_csv(result, out, top=0)
-    lines = out.getvalue().splitlines()
-    assert lines[0] == ",".join(CSV_COLUMNS)
-    assert rows == len(lines) - 1 == sum(p.verdict != "" for p in result.pairs)
-    first = lines[1].split(",")
-    assert first[0] == "1" and first[3] == "" and first[5] == DUPLICATE
-    assert float(first[6]) == pytest.approx(result.pairs[0].confidence, abs=5e-4) and float(first[6]) > 0.9
+    count = write_csv(result, out, top=0)
+    header, *lines = csv.reader(io.StringIO(out.getvalue()))
+    assert header == CSV_COLUMNS
+    assert count == len(lines) == sum(p.verdict != "" for p in result.pairs)
+    rows = [dict(zip(header, line, strict=True)) for line in lines]
+    first = rows[0]
+    assert first["pair"] == "1" and first["clip_score"] == "" and first["verdict"] == DUPLICATE
+    assert float(first["confidence"]) == pytest.approx(result.pairs[0].confidence, abs=5e-4)
+    assert float(first["confidence"]) > 0.9
+    assert {row["kind"] for row in rows} <= {"two items", "two panels", "within one picture"}
 
 
 def test_it_writes_a_thumbnail_and_a_view_of_every_item(folder: Path, tmp_path_factory):
