@@ -51,7 +51,7 @@ def runs(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
         return JsonResponse({"runs": [_described(request, run) for run in request.user.runs.all()[:100]]})
     try:
-        form = UploadForm(request.POST, request.FILES, owner=request.user)
+        form = UploadForm(request.POST, request.FILES, owner=request.user, only_pictures=True)
         valid = form.is_valid()
     except TooManyFilesSent:
         refusal = TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES)

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
+from analysis.engine.sources import is_image_or_pdf
 from analysis.models import Library, Review, Run, Upload
 from analysis.worker import announce_queued
 
@@ -59,11 +60,14 @@ class UploadForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, owner, **kwargs):
+    def __init__(self, *args, owner, only_pictures: bool = False, **kwargs):
+        """only_pictures: refuse files that are neither images nor PDFs (a program's submission) instead of
+        queueing the run and skipping them with their reason (what the page does, which shows the reason)."""
         super().__init__(*args, **kwargs)
-        self.owner = owner
+        self.owner, self.only_pictures = owner, only_pictures
         self.libraries = {str(library.code): library for library in Library.usable(owner)}
-        self.fields["library"].choices = [("", "None: these files only")] + [
+        # "none" says so; an API client that names no library gets none as well
+        self.fields["library"].choices = [("none", "None: these files only")] + [
             (code, f"{library.label_for(owner)}: {library.entries.count()} pictures")
             for code, library in self.libraries.items()
         ]
@@ -85,6 +89,15 @@ class UploadForm(forms.Form):
         files = self.cleaned_data["files"]
         if len(files) > settings.UPLOAD_MAX_FILES:
             raise forms.ValidationError(TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES))
+        if self.only_pictures:
+            names = upload_names(files, self.data.getlist("paths"))
+            others = [name for file, name in zip(files, names, strict=True) if not is_image_or_pdf(file)]
+            if others:
+                raise forms.ValidationError(
+                    f"Neither an image nor a PDF: {', '.join(others)}. "
+                    "Send JPEG, PNG, TIFF, BMP, WebP, GIF or PDF files.",
+                    code="unsupported",
+                )
         total = sum(file.size for file in files)
         if total > settings.UPLOAD_MAX_BYTES:
             limit = settings.UPLOAD_MAX_BYTES // 1024**2

@@ -41,8 +41,8 @@ def test_without_a_valid_key_it_answers_401(client, alice_client, header):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_program_submits_a_run_without_csrf(alice, alice_api):
-    files = [SimpleUploadedFile("a.png", b"one"), SimpleUploadedFile("b.png", b"two")]
+def test_a_program_submits_a_run_without_csrf(alice, alice_api, tmp_path):
+    files = [png_upload("a.png", scene(1, 64, 48), tmp_path), png_upload("b.png", scene(2, 64, 48), tmp_path)]
     response = alice_api.post("/api/runs/", {"files": files, "paths": ["fig/a.png", "fig/b.png"]})
     assert response.status_code == 201
     body = response.json()
@@ -54,18 +54,19 @@ def test_a_program_submits_a_run_without_csrf(alice, alice_api):
 
 
 @pytest.mark.django_db
-def test_a_program_gives_the_case_and_reads_it_back(alice, alice_api):
+def test_a_program_gives_the_case_and_reads_it_back(alice, alice_api, tmp_path):
     body = alice_api.post(
-        "/api/runs/", {"files": [SimpleUploadedFile("a.png", b"one")], "name": "Smith et al.", "case": "JCB-2026/0412"}
+        "/api/runs/",
+        {"files": [png_upload("a.png", scene(1, 64, 48), tmp_path)], "name": "Smith et al.", "case": "JCB-2026/0412"},
     ).json()
     assert (body["name"], body["case"]) == ("Smith et al.", "JCB-2026/0412")
     assert Run.objects.get(owner=alice).case == "JCB-2026/0412"
 
 
 @pytest.mark.django_db
-def test_a_refused_submission_says_why(alice_api, settings):
+def test_a_refused_submission_says_why(alice_api, settings, tmp_path):
     settings.UPLOAD_MAX_FILES = 1
-    files = [SimpleUploadedFile("a.png", b"one"), SimpleUploadedFile("b.png", b"two")]
+    files = [png_upload("a.png", scene(1, 64, 48), tmp_path), png_upload("b.png", scene(2, 64, 48), tmp_path)]
     response = alice_api.post("/api/runs/", {"files": files})
     assert response.status_code == 400
     assert response.json()["errors"]["files"][0]["message"] == "At most 1 files in one analysis."
@@ -144,8 +145,53 @@ def test_a_program_lists_its_libraries_and_submits_a_run_that_keeps_its_pictures
 
 
 @pytest.mark.django_db
-def test_a_program_cannot_use_another_users_library(alice, bob_api):
+def test_a_program_cannot_use_another_users_library(alice, bob_api, tmp_path):
     code = str(Library.usable(alice)[0].code)
-    response = bob_api.post("/api/runs/", {"files": [SimpleUploadedFile("a.png", b"one")], "library": code})
+    response = bob_api.post("/api/runs/", {"files": [png_upload("a.png", scene(1, 64, 48), tmp_path)], "library": code})
     assert response.status_code == 400
     assert response.json()["errors"]["library"][0]["code"] == "invalid_choice"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_errors_are_json_with_a_message_also_when_debug_is_on(alice_api, finished_run, settings, debug):
+    settings.DEBUG = debug
+    missing = alice_api.get("/api/runs/00000000-0000-0000-0000-000000000000/")
+    assert (missing.status_code, missing["Content-Type"]) == (404, "application/json")
+    assert missing.json() == {"error": "not found: there is no such resource, or it is not yours"}
+    assert alice_api.get("/api/nothing-here/").json()["error"].startswith("not found")
+    wrong = alice_api.delete(f"/api/runs/{finished_run.code}/")
+    assert (wrong.status_code, wrong.json()) == (405, {"error": "method not allowed here; allowed: GET"})
+    assert wrong["Allow"] == "GET"
+    assert Client().get("/api/runs/").json()["error"].startswith("an API key is needed")
+
+
+@pytest.mark.django_db
+def test_no_library_is_asked_for_by_name(alice, alice_api, tmp_path):
+    response = alice_api.post(
+        "/api/runs/", {"files": [png_upload("a.png", scene(1, 64, 48), tmp_path)], "library": "none"}
+    )
+    assert response.status_code == 201, response.json()
+    assert Run.objects.get(owner=alice).library is None
+
+
+@pytest.mark.django_db
+def test_files_that_are_neither_images_nor_pdfs_are_refused_at_submission_by_name(alice, alice_api, tmp_path):
+    picture = png_upload("fig.png", scene(5, 64, 48), tmp_path)
+    files = [
+        picture,
+        SimpleUploadedFile("paper.pdf", b"%PDF-1.7\n..."),
+        SimpleUploadedFile("notes.jpg", b"these are notes, not a picture"),
+        SimpleUploadedFile("data.csv", b"a,b\n1,2\n"),
+        SimpleUploadedFile("broken.jpg", b"\xff\xd8\xff\xe0 truncated"),  # a damaged JPEG is still one
+    ]
+    paths = ["fig.png", "paper.pdf", "supplement/notes.jpg", "data.csv", "broken.jpg"]
+    response = alice_api.post("/api/runs/", {"files": files, "paths": paths})
+    assert response.status_code == 400
+    message = response.json()["errors"]["files"][0]
+    assert message == {
+        "message": "Neither an image nor a PDF: supplement/notes.jpg, data.csv. "
+        "Send JPEG, PNG, TIFF, BMP, WebP, GIF or PDF files.",
+        "code": "unsupported",
+    }
+    assert not Run.objects.filter(owner=alice).exists()

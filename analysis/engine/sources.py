@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -168,6 +169,19 @@ def decode(ref: ItemRef, max_side: int, limits: Limits) -> Decoded:
     else:
         raise ValueError(f"unknown item kind {ref.kind}")
     return Decoded(ref, _fit(rgb, max_side), original)
+
+
+def is_image_or_pdf(stream: BinaryIO) -> bool:
+    """Whether the content is of a kind the engine reads, by its first bytes (its name may say otherwise); a
+    damaged file of the right kind passes here and is skipped with its reason when it is read."""
+    start = stream.tell()
+    head = stream.read(1024)
+    stream.seek(start)
+    if b"%PDF-" in head:  # readers accept a PDF header anywhere in the first kilobyte
+        return True
+    Image.init()
+    # each Pillow plugin's own test of a file's first bytes, which parses nothing
+    return any(Image.OPEN[name][1](head) for name in IMAGE_FORMATS)
 
 
 def _open_image(path: str, limits: Limits) -> Image.Image:
