@@ -5,62 +5,77 @@ from django.utils.html import format_html
 from analysis.models import Item, Library, LibraryEntry, Pair, Review, Run, Upload
 
 
-class UploadInline(admin.TabularInline):
+class ReadOnly:
+    """Audit data: staff see it, nobody adds, changes or deletes it here (a run and its files are deleted by
+    its owner on the history page, a library entry on its library's page, so that files and indexes go too)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class UploadInline(ReadOnly, admin.TabularInline):
     model = Upload
     fields = ["name", "size", "sha256"]
-    readonly_fields = fields
     extra = 0
-    can_delete = False
 
 
-class ItemInline(admin.TabularInline):
+class ItemInline(ReadOnly, admin.TabularInline):
     model = Item
     fields = ["number", "name", "kind", "page", "width", "height", "keypoints", "skipped"]
-    readonly_fields = fields
     extra = 0
-    can_delete = False
 
 
-class PairInline(admin.TabularInline):
+class PairInline(ReadOnly, admin.TabularInline):
     model = Pair
     fk_name = "run"
-    fields = ["rank", "first", "second", "verdict", "local_matches", "clip_score", "content", "transform"]
-    readonly_fields = fields
+    fields = ["rank", "first", "second", "verdict", "confidence", "local_matches", "clip_score", "content", "transform"]
     extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("first", "second").exclude(verdict="")
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
-    list_display = ["created", "name", "case", "owner", "status", "item_count", "duplicate_count", "duration", "page"]
-    list_filter = ["status", "owner", "created"]
+class RunAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["created", "title_link", "owner", "status", "item_count", "duplicate_count", "duration"]
+    list_filter = ["status", "created"]
     search_fields = ["name", "case", "owner__username", "owner__email", "uploads__name", "code"]
     date_hierarchy = "created"
-    readonly_fields = [
+    fields = [
         "page",
         "code",
+        "name",
+        "case",
         "owner",
         "status",
+        "error",
         "clip_model",
         "library",
         "keep",
-        "stage",
         "item_count",
         "skipped_count",
         "pairs_verified",
         "duplicate_count",
         "group_count",
         "clip_notice",
-        "timings",
-        "error",
         "created",
         "started",
         "finished",
+        "timings",
+        "worker",
+        "lease_until",
+        "attempts",
+        "cancel_requested",
+        "settings",
+        "software",
     ]
-    exclude = ["stage_done", "stage_total"]
+    readonly_fields = ["page"]
     inlines = [UploadInline, ItemInline, PairInline]
 
     def get_queryset(self, request):
@@ -70,9 +85,13 @@ class RunAdmin(admin.ModelAdmin):
     def page(self, run: Run) -> str:
         return format_html('<a href="{}">results</a>', run.get_absolute_url())
 
+    @admin.display(description="analysis", ordering="name")
+    def title_link(self, run: Run) -> str:
+        return format_html('<a href="{}">{}</a>', run.get_absolute_url(), run.title)
+
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ReadOnly, admin.ModelAdmin):
     """The audit trail of verdicts: read only, nothing added, changed or deleted here."""
 
     list_display = ["created", "author", "decision", "owner", "pair", "comment"]
@@ -82,15 +101,6 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author", "owner", "pair__first", "pair__second")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Library)
@@ -113,18 +123,9 @@ class LibraryAdmin(admin.ModelAdmin):
 
 
 @admin.register(LibraryEntry)
-class LibraryEntryAdmin(admin.ModelAdmin):
+class LibraryEntryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["name", "library", "uploaded", "kept_by", "run"]
     list_filter = ["library", "uploaded"]
     search_fields = ["name", "kept_by__username", "content_hash"]
     date_hierarchy = "uploaded"
     list_select_related = ["library__owner", "library__group", "kept_by", "run"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the indexes must forget an entry too: removed on the library page

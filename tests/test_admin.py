@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from analysis.models import Run, Upload
@@ -42,3 +44,25 @@ def test_users_who_are_not_staff_are_sent_to_log_in(client, runs):
     response = client.get("/admin/analysis/run/")
     assert response.status_code == 302
     assert response.url.startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_audit_data_is_read_only_in_the_admin(admin_client, finished_run):
+    page = admin_client.get(f"/admin/analysis/run/{finished_run.pk}/change/").content.decode()
+    assert "test worker" in page and "attempts" in page.lower()  # the worker, its lease and attempts are shown
+    content = page.split('id="content-main"')[1]
+    fields = re.findall(r"<(?:input|select|textarea)\b[^>]*>", content)
+    assert fields and all('type="hidden"' in field for field in fields), fields
+    assert 'name="_save"' not in content and 'class="deletelink"' not in content
+    # no "add another" row: the inlines' script offers one only below their maximum
+    assert set(re.findall(r'name="\w+-MAX_NUM_FORMS" value="(\d+)"', content)) == {"0"}
+    assert admin_client.get("/admin/analysis/run/add/").status_code == 403
+    listing = admin_client.get("/admin/analysis/run/").content.decode()
+    assert "/admin/analysis/run/add/" not in listing
+    before = Run.objects.get(pk=finished_run.pk).status
+    refused = admin_client.post(f"/admin/analysis/run/{finished_run.pk}/change/", {"status": "failed"})
+    assert refused.status_code == 403 and Run.objects.get(pk=finished_run.pk).status == before
+    assert admin_client.post(f"/admin/analysis/run/{finished_run.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Run.objects.filter(pk=finished_run.pk).exists()
+    for model in ("review", "libraryentry"):
+        assert admin_client.get(f"/admin/analysis/{model}/add/").status_code == 403
