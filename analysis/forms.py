@@ -2,6 +2,7 @@ from functools import partial
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.db.models import Sum
 
@@ -157,6 +158,12 @@ def safe_name(path: str) -> str:
     """A relative path without empty, '.' or '..' parts or unprintable characters, of bounded length."""
     parts = ("".join(char for char in part if char.isprintable())[:200] for part in path.replace("\\", "/").split("/"))
     return "/".join(part for part in parts if part not in ("", ".", ".."))[-1000:]
+
+
+class SignUpForm(UserCreationForm):
+    def validate_password_for_user(self, user, **kwargs):
+        # a password too short or too common is said under the password, not under its confirmation
+        super().validate_password_for_user(user, password_field_name="password1")
 
 
 class ReviewForm(forms.ModelForm):

@@ -3,11 +3,13 @@
 import base64
 import io
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from django.db.models import QuerySet
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from PIL import Image
 
@@ -53,6 +55,22 @@ def stage_rows(run: Run) -> list[StageRow]:
 REVIEW_FILTERS = {"": "All pairs", "unreviewed": "Not reviewed yet", **dict(Review.Decision.choices)}
 
 
+def files_and_items(run: Run) -> str:
+    """How the files became the items compared, for people: "27 files, 2 skipped; paper.pdf gave 3 items"."""
+    files = run.uploads.count()
+    words = [f"{files} file{pluralize(files)}"]
+    if run.skipped_count:
+        words.append(f", {run.skipped_count} skipped")
+    per_file = Counter(run.items.filter(skipped="", library_origin="").values_list("upload__name", flat=True))
+    several = [(name, count) for name, count in per_file.most_common() if name and count > 1]
+    if several:
+        shown = ", ".join(f"{name} gave {count} items" for name, count in several[:3])
+        more = f" and {len(several) - 3} more files gave several" if len(several) > 3 else ""
+        words.append(f"; {shown}{more} (pages, embedded images)")
+    words.append(f": {run.item_count} item{pluralize(run.item_count)} compared")
+    return "".join(words)
+
+
 def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed: bool = False) -> dict:
     """The findings first: duplicates, then similar pairs; a pair with no verdict is no finding and is only in
     the all-pairs CSV."""
@@ -68,6 +86,7 @@ def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed
         context["review_filters"] = REVIEW_FILTERS
         context["review"], context["hide_dismissed"] = review, hide_dismissed
         context["groups"] = run.groups.prefetch_related("members__item")
+        context["files_and_items"] = files_and_items(run)
         context["skipped"] = run.items.exclude(skipped="")
     return context
 

@@ -97,6 +97,11 @@ class Run(models.Model):
         return reverse("run_detail", args=[self.code])
 
     @property
+    def library_checked(self) -> bool:
+        """Whether its library held pictures when it ran: checking against an empty one checks nothing."""
+        return bool((self.settings.get("library") or {}).get("entries"))
+
+    @property
     def title(self) -> str:
         """How people name the analysis: its name and case, else its date in the server's time zone."""
         named = " · ".join(part for part in (self.name, self.case) if part)

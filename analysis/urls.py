@@ -27,6 +27,7 @@ urlpatterns = [
     path("library/<uuid:code>/<str:key>.jpg", views.library_entry_picture, name="library_entry_picture"),
     path("accounts/api-keys/", views.api_keys, name="api_keys"),
     path("accounts/api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("help/api/", views.api_docs, name="api_docs"),
     path("api/runs/", api.runs, name="api_runs"),
     path("api/runs/<uuid:code>/", api.run, name="api_run"),
     path("api/runs/<uuid:code>/pairs/", api.pairs, name="api_pairs"),

@@ -3,7 +3,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, TooManyFilesSent
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from analysis.engine.stages import FINDINGS
 from analysis.exports import csv_response, report_pdf
-from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, UploadForm
+from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, SignUpForm, UploadForm
 from analysis.fragments import (
     REVIEW_FILTERS,
     TOP_PAIRS,
@@ -35,9 +35,10 @@ def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
     return get_object_or_404(Run.objects.visible_to(request.user), code=code)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:  # what DeepChecker does, for a visitor
+        return render(request, "home.html") if request.method == "GET" else redirect_to_login(request.path)
     refusal = None
     try:
         form = UploadForm(request.POST or None, request.FILES or None, owner=request.user)
@@ -245,6 +246,12 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     return render(request, "analysis/api_keys.html", context, status=400 if form.errors else 200)
 
 
+@require_GET
+def api_docs(request: HttpRequest) -> HttpResponse:
+    context = {"api": request.build_absolute_uri("/api/"), "clip_models": settings.CLIP_MODELS}
+    return render(request, "analysis/api_docs.html", context)
+
+
 @login_required
 @require_POST
 def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
@@ -256,7 +263,7 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.SIGNUP_ENABLED:
         raise Http404("sign-up is turned off; ask an administrator for an account")
-    form = UserCreationForm(request.POST or None)
+    form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         login(request, form.save())
         return redirect("upload")

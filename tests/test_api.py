@@ -195,3 +195,15 @@ def test_files_that_are_neither_images_nor_pdfs_are_refused_at_submission_by_nam
         "code": "unsupported",
     }
     assert not Run.objects.filter(owner=alice).exists()
+
+
+@pytest.mark.django_db
+def test_the_api_is_documented_in_the_app_and_linked_from_the_keys_page(alice_client):
+    keys = alice_client.get("/accounts/api-keys/").content.decode()
+    assert 'href="/help/api/">how to use the API</a>' in keys
+    made = alice_client.post("/accounts/api-keys/", {"name": "script"}).content.decode()
+    assert '<button type="button" data-copy="#new-key" aria-describedby="copy-status" hidden>Copy key</button>' in made
+    docs = alice_client.get("/help/api/").content.decode()
+    for endpoint in ("POST http://testserver/api/runs/", "GET http://testserver/api/runs/&lt;code&gt;/pairs/"):
+        assert endpoint in docs
+    assert "<code>none</code>" in docs and "<code>case</code>" in docs

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analysis.models import Run
+from analysis.models import Library, Run
 from tests.jobs import take
 
 
@@ -78,7 +78,10 @@ def test_a_run_without_duplicates_says_so_plainly(alice_client, finished_run):
     finished_run.groups.all().delete()
     Run.objects.filter(pk=finished_run.pk).update(duplicate_count=0, group_count=0)
     html = alice_client.get(url(finished_run)).content.decode()
-    assert "<strong>No duplicates found.</strong> None of the 3 items is a copy of another" in html
+    assert (
+        "<strong>No duplicates found.</strong> 4 files, 1 skipped: 3 items compared. None of them is a copy of another"
+        in html
+    )
     assert 'class="pair' not in html and "Findings</h2>" not in html and "Duplicate groups" not in html
     assert "Download CSV (all 3 pairs)" in html and "finding" not in html.split("downloads", 1)[1][:300]
 
@@ -110,3 +113,23 @@ def test_it_says_when_the_worker_was_lost(alice_client, queued_run):
     Run.objects.filter(pk=queued_run.pk).update(lease_until=timezone.now() - timedelta(seconds=5))
     response = alice_client.get(url(queued_run))
     assert b"its worker stopped answering" in response.content
+
+
+@pytest.mark.django_db
+def test_it_explains_how_files_became_items(alice_client, finished_run):
+    pdf = finished_run.uploads.create(name="paper.pdf", size=1, sha256="0" * 64, file="x")
+    for page in (1, 2):
+        finished_run.items.create(name=f"paper.pdf#page={page}", upload=pdf, kind="pdf_page", page=page)
+    Run.objects.filter(pk=finished_run.pk).update(item_count=5)
+    html = alice_client.get(url(finished_run)).content.decode()
+    assert "5 files, 1 skipped; paper.pdf gave 2 items (pages, embedded images): 5 items compared" in html
+
+
+@pytest.mark.django_db
+def test_an_empty_library_is_not_claimed_as_a_check(alice_client, finished_run, alice):
+    library = Library.usable(alice)[0]
+    Run.objects.filter(pk=finished_run.pk).update(library=library, settings={"library": {"entries": 0}})
+    html = alice_client.get(url(finished_run)).content.decode()
+    assert "checked against" not in html and "(it held no pictures yet)" in html
+    Run.objects.filter(pk=finished_run.pk).update(settings={"library": {"entries": 12}})
+    assert "checked against <a" in alice_client.get(url(finished_run)).content.decode()

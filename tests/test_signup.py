@@ -16,6 +16,13 @@ def test_a_weak_password_is_refused(client, django_user_model):
     response = client.post("/accounts/signup/", {"username": "erin", "password1": "12345678", "password2": "12345678"})
     assert response.status_code == 400
     assert not django_user_model.objects.exists()
+    # said under the password, after its input: not above it, not under the confirmation
+    html = response.content.decode()
+    password = html.index('id="id_password1"')
+    error = html.index('<ul class="errorlist" id="id_password1_error">')
+    assert password < error < html.index('id="id_password2"')
+    assert "This password is too common." in html[error:]
+    assert 'id="id_password2_error"' not in html
 
 
 @pytest.mark.django_db
@@ -31,4 +38,4 @@ def test_a_user_signs_in_and_out(client, alice):
     assert response.url == "/"
     assert client.get("/").status_code == 200
     client.post("/accounts/logout/")
-    assert client.get("/").status_code == 302
+    assert b"Find duplicated images in figures and papers" in client.get("/").content  # the visitor's page

@@ -14,10 +14,18 @@ def files(*names: str) -> list[SimpleUploadedFile]:
 
 
 @pytest.mark.django_db
-def test_it_sends_anonymous_visitors_to_sign_in(client):
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response.url == "/accounts/login/?next=/"
+def test_a_visitor_is_told_what_deepchecker_does_and_where_to_sign_in(client):
+    html = client.get("/").content.decode()
+    assert "<h1>Find duplicated images in figures and papers</h1>" in html
+    assert 'href="/accounts/login/"' in html and 'href="/accounts/signup/"' in html
+    refused = client.post("/", {"files": []})
+    assert refused.status_code == 302 and refused.url == "/accounts/login/?next=/"
+
+
+def test_the_favicon_is_there(client):
+    assert b'<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in client.get("/").content
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301 and icon.url == "/static/favicon.svg"
 
 
 @pytest.mark.django_db
