@@ -286,7 +286,7 @@ def compare(
         if done % 20 == 0 or done == len(jobs):
             report("verifying", done, len(jobs))
             check()
-    pairs = _with_clones(pairs, whole, items)
+    pairs = _one_finding_per_copy(_with_clones(pairs, whole, items), whole, index_of)
     pairs.sort(key=_pair_rank)
     timings["verifying"] = time.perf_counter() - started
 
@@ -585,6 +585,30 @@ def _verify_units(
 
 def _box(unit: ItemFeatures) -> tuple[int, int, int, int]:
     return unit.box or (0, 0, *unit.original_size)
+
+
+def _one_finding_per_copy(pairs: list[Pair], whole: list[ItemFeatures], index_of: dict[str, int]) -> list[Pair]:
+    """The pairs without those that show again, through a PDF page's rendering, a copy that a finding of an image
+    embedded in that page already shows at least as strongly: a page and its image are one picture."""
+    embedded: dict[int, list[int]] = {}
+    for number, unit in enumerate(whole):
+        if unit.inside in index_of:
+            embedded.setdefault(index_of[unit.inside], []).append(number)
+    if not embedded:
+        return pairs
+    order = {frozenset((p.first, p.second)): VERDICT_ORDER[p.verdict] for p in pairs}
+
+    def shown_by_an_image(pair: Pair) -> bool:
+        firsts = [pair.first, *embedded.get(pair.first, [])]
+        seconds = [pair.second, *embedded.get(pair.second, [])]
+        return any(
+            order.get(frozenset((a, b)), VERDICT_ORDER[""]) <= VERDICT_ORDER[pair.verdict]
+            for a in firsts
+            for b in seconds
+            if (a, b) != (pair.first, pair.second) and a != b
+        )
+
+    return [pair for pair in pairs if not pair.verdict or pair.within or not shown_by_an_image(pair)]
 
 
 def _pair_rank(pair: Pair) -> tuple:

@@ -197,3 +197,16 @@ def test_clip_alone_never_calls_two_charts_similar():
         units = [features(picture) for picture in pictures]
         pair = _verify(units, units, same_meaning, 0, 1, {(0, 1): None}, OFFLINE, best_device(), 1.0)
         assert (pair.clip_score, pair.verdict) == (1.0, verdict)
+
+
+def test_a_pdf_page_and_the_image_embedded_in_it_are_one_picture(tmp_path: Path):
+    original = scene(41, 640, 480)
+    save(np.rot90(original), tmp_path / "figure2.png")
+    pdf_with_images(tmp_path / "paper.pdf", [original, scene(42)])
+    result = run(tmp_path)
+    names = {item.name for item in result.items}
+    assert {"paper.pdf#page=1", "paper.pdf#page=1&image=1"} <= names  # both are read and compared
+    assert names_of(result, result.duplicates) == {frozenset(("figure2.png", "paper.pdf#page=1&image=1"))}
+    assert [{result.place_name(place) for place in group} for group in result.groups] == [
+        {"figure2.png", "paper.pdf#page=1&image=1"}
+    ]
