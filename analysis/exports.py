@@ -1,5 +1,6 @@
-"""The run for other programs and for the record: the CLI's CSV, JSON for the API, the report as PDF."""
+"""The run for other programs and for the record: the CLI's CSV, JSON for the API, the report (HTML, PDF)."""
 
+import base64
 import csv
 import warnings
 
@@ -9,6 +10,7 @@ from PIL import ImageFile
 from analysis.engine.report import CSV_COLUMNS, csv_row
 from analysis.engine.stages import FINDINGS
 from analysis.models import Pair, Review, Run
+from analysis.pixels import evidence_jpeg, pair_findings, pair_views
 
 WEB_CSV_COLUMNS = ["review", "case"]  # the owner's newest verdict on the pair, and the run's case ID
 
@@ -90,3 +92,38 @@ def run_json(run: Run) -> dict:
         "started": run.started.isoformat() if run.started else None,
         "finished": run.finished.isoformat() if run.finished else None,
     }
+
+
+def _finding(pair: Pair, review: Review | None) -> dict:
+    views = pair_views(pair)
+    return {
+        "pair": pair,
+        "review": review,
+        "evidence": "data:image/jpeg;base64," + base64.b64encode(evidence_jpeg(pair, views)).decode(),
+        "findings": pair_findings(pair, views),
+    }
+
+
+def report_context(run: Run) -> dict:
+    """Everything the downloadable report records: inputs, settings, software, findings with evidence."""
+    flagged = list(run.pairs.exclude(verdict="").select_related("first", "second"))
+    reviews = Review.latest_for(flagged, run.owner)
+    findings = [_finding(pair, reviews.get(pair.pk)) for pair in flagged]
+    return {
+        "run": run,
+        "uploads": run.uploads.all(),
+        "findings": findings,
+        "groups": run.groups.prefetch_related("members__item"),
+        "skipped": run.items.exclude(skipped=""),
+        "settings": sorted(_flatten(run.settings).items()),
+    }
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -14,20 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from analysis.engine.stages import FINDINGS
-from analysis.exports import csv_response, report_pdf
+from analysis.exports import csv_response, report_context, report_pdf
 from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, SignUpForm, UploadForm
-from analysis.fragments import (
-    REVIEW_FILTERS,
-    TOP_PAIRS,
-    overlay_jpeg,
-    pair_drawing,
-    pair_findings,
-    pair_views,
-    panel_jpeg,
-    report_context,
-    run_context,
-)
+from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, run_context
 from analysis.models import ApiToken, Item, Library, Review, Run
+from analysis.pixels import overlay_jpeg, pair_drawing, pair_findings, pair_sides, pair_views, panel_jpeg
 
 
 def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
@@ -135,6 +126,7 @@ def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
         "run": run,
         "pair": pair,
         "drawing": pair_drawing(pair),
+        "sides": pair_sides(pair),
         "findings": pair_findings(pair, pair_views(pair)),
         "form": form,
         "review": Review.latest_for([pair], run.owner).get(pair.pk),
@@ -169,7 +161,9 @@ def item_panel(request: HttpRequest, code: UUID, number: int, panel: int) -> Htt
     item = _get_item(request, code, number)
     if not item.preview or not 1 <= panel <= len(item.panels):
         raise Http404("no such panel")
-    return HttpResponse(panel_jpeg(item, panel), content_type="image/jpeg")
+    # ?size=view: at the resolution of the figure's view, for the pair page; else a thumbnail
+    most = None if request.GET.get("size") == "view" else 256
+    return HttpResponse(panel_jpeg(item, panel, most), content_type="image/jpeg")
 
 
 @login_required

@@ -13,6 +13,7 @@ from analysis.consumers import RunWorker
 from analysis.models import Run
 from analysis.routing import websocket_urlpatterns
 from deepchecker_site.asgi import application
+from tests.commands import manage
 from tests.jobs import take
 
 
@@ -107,3 +108,12 @@ async def test_the_worker_consumer_wakes_the_runner_which_runs_the_queued_run(qu
 async def test_staff_may_follow_any_run(queued_run, admin_user):
     async with connected(queued_run, admin_user) as (_, html):
         assert "Queued" in html
+
+
+def test_the_websocket_side_loads_neither_opencv_nor_torch():
+    code = (
+        "import django, sys; django.setup(); import analysis.consumers, analysis.fragments; "
+        "print(sorted(m for m in ('cv2', 'torch') if m in sys.modules))"
+    )
+    done = manage("shell", "--no-imports", "-c", code, DEBUG="1", DATA_DIR="/tmp")
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr

@@ -52,7 +52,7 @@ def test_it_lays_the_second_image_onto_the_first(alice_client, finished_run):
 @pytest.mark.django_db
 def test_it_says_the_transform_in_words(alice_client, finished_run):
     html = alice_client.get(f"/runs/{finished_run.code}/pairs/1/").content.decode()
-    assert "the shared part is 100% of the first image and 100% of the second" in html
+    assert "the shared part is 100% of the first image and 100% of the second image" in html
     assert "same contrast and brightness" in html
     assert f"/runs/{finished_run.code}/pairs/1/overlay.jpg" in html
 
@@ -96,3 +96,31 @@ def test_a_pair_that_is_no_finding_is_never_drawn(alice_client, finished_run):
     assert unconfirmed is not None
     assert alice_client.get(f"/runs/{finished_run.code}/pairs/{unconfirmed.rank}/").status_code == 404
     assert alice_client.get(f"/runs/{finished_run.code}/pairs/{unconfirmed.rank}/overlay.jpg").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_pair_of_panels_is_told_and_drawn_in_panel_terms(alice_client, run_with_copies_inside):
+    run = run_with_copies_inside
+    figure = run.items.get(name="figure.png")
+    pair = run.pairs.get(first=figure, second=figure)
+    assert (pair.first_panel, pair.second_panel) == (1, 2)
+    page = alice_client.get(f"/runs/{run.code}/pairs/{pair.rank}/").content.decode()
+    assert "<dt>First panel</dt>" in page and "<dt>Second panel</dt>" in page
+    assert re.search(
+        r"figure.png#panel=1 \(panel 1 of figure.png: 40\d × 30\d px at \d+, \d+ in the 940 × 400 px", page
+    )
+    assert re.search(r"the shared part is (9\d|100)% of the first panel and (9\d|100)% of the second panel", page)
+    # the panels are drawn, not the figure: two pictures of about 4:3, and regions within them
+    panels = f"/runs/{run.code}/items/{figure.number}/panels/"
+    assert f'href="{panels}1.jpg?size=view"' in page and f'href="{panels}2.jpg?size=view"' in page
+    assert f'src="{panels}1.jpg?size=view"' in page  # the overlay's base
+    width, height = (float(v) for v in re.search(r'<svg viewBox="0 0 ([\d.]+) ([\d.]+)"', page).groups())
+    assert width == pytest.approx(2 * height * 400 / 300 + 24, rel=0.05)
+    view = alice_client.get(f"{panels}1.jpg", {"size": "view"})
+    thumbnail = alice_client.get(f"{panels}1.jpg")
+    with Image.open(io.BytesIO(view.content)) as big, Image.open(io.BytesIO(thumbnail.content)) as small:
+        assert big.width > small.width == 256
+        assert big.width / big.height == pytest.approx(4 / 3, rel=0.05)
+    overlay = alice_client.get(f"/runs/{run.code}/pairs/{pair.rank}/overlay.jpg")
+    with Image.open(io.BytesIO(overlay.content)) as laid:
+        assert (laid.width, laid.height) == (big.width, big.height)

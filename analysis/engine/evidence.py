@@ -53,10 +53,12 @@ def describe_change(change: tuple[float, float] | None) -> str:
     return f"contrast {gain:.2f}x, brightness {offset:+.0f} of 255"
 
 
-def describe_crop(region1: Sequence[float], region2: Sequence[float]) -> str:
-    """How much of each picture the shared part is."""
+def describe_crop(
+    region1: Sequence[float], region2: Sequence[float], names: tuple[str, str] = ("the first image", "the second")
+) -> str:
+    """How much of each picture (or panel: `names` say which) the shared part is."""
 
     def share(region: Sequence[float]) -> float:
         return max(0.0, region[2] - region[0]) * max(0.0, region[3] - region[1])
 
-    return f"the shared part is {share(region1):.0%} of the first image and {share(region2):.0%} of the second"
+    return f"the shared part is {share(region1):.0%} of {names[0]} and {share(region2):.0%} of {names[1]}"
