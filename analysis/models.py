@@ -97,9 +97,9 @@ class Run(models.Model):
         return reverse("run_detail", args=[self.code])
 
     @property
-    def library_checked(self) -> bool:
-        """Whether its library held pictures when it ran: checking against an empty one checks nothing."""
-        return bool((self.settings.get("library") or {}).get("entries"))
+    def library_entries(self) -> int:
+        """How many pictures its library held when it ran: checking against an empty one checks nothing."""
+        return (self.settings.get("library") or {}).get("entries") or 0
 
     @property
     def title(self) -> str:

@@ -130,6 +130,7 @@ def test_an_empty_library_is_not_claimed_as_a_check(alice_client, finished_run, 
     library = Library.usable(alice)[0]
     Run.objects.filter(pk=finished_run.pk).update(library=library, settings={"library": {"entries": 0}})
     html = alice_client.get(url(finished_run)).content.decode()
-    assert "checked against" not in html and "(it held no pictures yet)" in html
+    assert "Checked against" not in html and "Alice&#x27;s library held no pictures yet, so nothing was checked" in html
     Run.objects.filter(pk=finished_run.pk).update(settings={"library": {"entries": 12}})
-    assert "checked against <a" in alice_client.get(url(finished_run)).content.decode()
+    html = alice_client.get(url(finished_run)).content.decode()
+    assert "Checked against the 12 pictures kept in alice&#x27;s library." in html

@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+Axe = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed").Axe
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
 
@@ -263,6 +264,91 @@ def test_a_user_cancels_a_running_analysis_after_the_page_was_updated_live(page,
     page.reload()
     expect(page.locator("#run-progress [role=status]")).to_contain_text("Cancelled")
     assert not page.locator("#run-results .pair").count()
+
+
+# text in a box under a third of the window that wraps to more than three lines: a value a few letters per line
+NARROW_TEXT = """() => [...document.querySelectorAll('p, dd, dt, li, td, th, label, h1, h2, h3, figcaption')]
+    .filter(element => {
+        const box = element.getBoundingClientRect();
+        const line = parseFloat(getComputedStyle(element).lineHeight) || 20;
+        return box.width > 0 && element.textContent.trim() && box.width < innerWidth / 3 && box.height > 3.5 * line;
+    })
+    .map(element => element.tagName + ': ' + element.textContent.trim().slice(0, 60))"""
+
+
+def check_page(page, name: str) -> None:
+    """axe-core finds no serious or critical violation; on a phone nothing scrolls sideways or wraps thin."""
+    results = Axe().run(page)
+    grave = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not grave, f"{name}: {[(v['id'], [n['target'] for n in v['nodes']][:3]) for v in grave]}"
+    if page.viewport_size["width"] < 500:
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{name} scrolls sideways"
+        assert page.evaluate(NARROW_TEXT) == [], name
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, server, figures, width):
+    expect = playwright_api.expect
+    context = browser.new_context(base_url=server, viewport={"width": width, "height": 900}, is_mobile=width < 500)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    suffix = "phone" if width < 500 else "desktop"
+    try:
+        page.goto("/")
+        check_page(page, "home")
+        page.goto("/accounts/login/")
+        check_page(page, "sign in")
+        sign_up(page, f"kim{width}")
+        check_page(page, "upload")
+        page.set_input_files("#folder-input", figures)
+        page.get_by_label("Manuscript or case ID").fill("JCB-2026-0412")
+        check_page(page, "upload with files")
+        page.get_by_role("button", name="Analyze").click()
+        results = page.locator("#run-results .verdict-duplicate")
+        expect(results.first).to_be_visible(timeout=120_000)  # swapped in by the websocket
+        expect(page.locator("h1")).to_contain_text("Analysis of")
+        expect(page.locator(".case-id")).to_contain_text("JCB-2026-0412")
+        check_page(page, "results")
+        screenshot(page, f"results-{suffix}")
+
+        page.get_by_role("link", name="Evidence for pair 1", exact=True).click()
+        expect(page.locator("h1")).to_contain_text("Pair 1: duplicate")
+        page.wait_for_function("document.getElementById('overlay').complete")
+        check_page(page, "pair")
+        # the overlay at 100%: within the frame and the window, and no larger than the picture's own pixels
+        sizes = page.evaluate(
+            """() => {
+                const base = document.querySelector('#compare img'), frame = document.querySelector('.compare-frame');
+                return [base.getBoundingClientRect().width, base.getBoundingClientRect().height, base.naturalWidth,
+                        frame.clientWidth, window.innerHeight];
+            }"""
+        )
+        shown_width, shown_height, natural_width, frame_width, window_height = sizes
+        assert shown_width <= min(natural_width, frame_width) + 1 and shown_height <= 0.8 * window_height + 1, sizes
+        page.get_by_role("slider", name="Zoom").fill("200")
+        assert page.evaluate("document.querySelector('#compare img').getBoundingClientRect().width") > shown_width
+        if width < 500:  # labels above their values, evidence across the width
+            facts = page.locator(".facts dt").first.bounding_box(), page.locator(".facts dd").first.bounding_box()
+            assert facts[1]["y"] >= facts[0]["y"] + facts[0]["height"] - 1, facts
+            assert page.locator(".evidence svg").bounding_box()["width"] >= 0.85 * width
+        screenshot(page, f"pair-{suffix}")
+
+        for link, name in (("History", "history"), ("Library", "libraries"), ("API keys", "api keys")):
+            page.get_by_role("link", name=link, exact=True).click()
+            check_page(page, name)
+        page.get_by_label("What will use it").fill("journal system")
+        page.get_by_role("button", name="Make a key").click()
+        page.get_by_role("button", name="Copy key").click()
+        expect(page.locator("#copy-status")).to_have_text("Copied.")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == page.locator("#new-key").inner_text() and copied.startswith("dc_")
+        check_page(page, "new key")
+        page.get_by_role("link", name="how to use the API").click()
+        expect(page.locator("h1")).to_have_text("The API")
+        check_page(page, "api docs")
+    finally:
+        context.close()
 
 
 def test_the_page_refuses_more_files_than_the_limit_before_uploading(page, figures):
