@@ -8,6 +8,7 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 
 from analysis.engine.stages import DUPLICATE, FINDINGS, SIMILAR, STAGES
+from analysis.figure_maps import figure_maps
 from analysis.models import Pair, Review, Run
 
 TOP_PAIRS = 10
@@ -80,6 +81,7 @@ def run_context(run: Run, top: int = TOP_PAIRS, review: str = "", hide_dismissed
         context["review"], context["hide_dismissed"] = review, hide_dismissed
         context["groups"] = run.groups.prefetch_related("members__item")
         context["files_and_items"] = files_and_items(run)
+        context["figure_maps"] = figure_maps(run)
         context["skipped"] = run.items.exclude(skipped="")
     return context
 

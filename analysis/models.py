@@ -264,6 +264,7 @@ class Run(models.Model):
                     thumbnail=f"{self.preview_folder}/{item.preview}-thumb.jpg" if item.preview else "",
                     panels=[list(box) for box in item.panels],
                     chart=item.chart,
+                    placement=[list(row) for row in item.placement] if item.placement else None,
                 )
                 if item.library:
                     entries[item.library].describe(row, self.preview_folder)
@@ -382,6 +383,9 @@ class Item(models.Model):
         default=list, blank=True, help_text="a figure's picture panels, in reading order: x0, y0, x1, y1 in pixels"
     )
     chart = models.BooleanField(default=False, help_text="a chart or schematic, not a photograph or micrograph")
+    placement = models.JSONField(
+        null=True, blank=True, help_text="an embedded image's place on its PDF page: its fractions -> the page's"
+    )
     library_entry = models.ForeignKey(
         "LibraryEntry",
         on_delete=models.SET_NULL,

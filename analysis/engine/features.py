@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .names import panel_name
-from .sources import Decoded
+from .sources import Decoded, Placement
 
 if TYPE_CHECKING:
     from .verify import Alignment
@@ -67,6 +67,7 @@ class ItemFeatures:
     chart: bool = False  # a chart or schematic: drawn marks and flat fills, no continuous tone
     parent: str | None = None  # for a figure panel: the item it was cut from
     inside: str | None = None  # for an image embedded in a PDF page: that page's item
+    placement: Placement | None = None  # and where on that page it is drawn (sources.Decoded)
     box: tuple[int, int, int, int] | None = None  # the panel in the parent's pixels: x0, y0, x1, y1
     kind: str = "image"  # as in sources.ItemRef
     page: int | None = None  # 0-based page of a PDF or TIFF
@@ -87,7 +88,7 @@ def extract(decoded: Decoded, options: FeatureOptions) -> list[ItemFeatures]:
     # marks found once, at the scale of the whole picture's keypoints; each panel takes its part
     marks = text_mask(resize_longest(gray, _sift_side(gray.shape, options)))
     whole = _describe(rgb, gray, marks, name, decoded.original_size, options)
-    whole.inside = decoded.ref.container
+    whole.inside, whole.placement = decoded.ref.container, decoded.placement
     whole.kind, whole.page = decoded.ref.kind, decoded.ref.page
     boxes = split_panels(gray, options)
     parts = [_part(marks, box, gray.shape) for box in boxes]

@@ -23,7 +23,7 @@ from .groups import connected_groups
 from .library import Entry, Library
 from .names import library_name, panel_name
 from .readers import ReaderOptions, read_file, read_in_processes
-from .sources import Limits, Skipped, SourceFile
+from .sources import Limits, Placement, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
 from .verify import (
     Alignment,
@@ -109,6 +109,7 @@ class Item:
     panels: list[Box] = field(default_factory=list)  # a figure's picture panels, in reading order
     chart: bool = False  # a chart or schematic (features.drawing)
     library: str | None = None  # the key of the library entry it is, for an item kept from an earlier run
+    placement: Placement | None = None  # an embedded image's place on its PDF page (sources.Decoded)
 
     def place_name(self, panel: int | None) -> str:
         name = library_name(self.name) if self.library else self.name
@@ -263,7 +264,8 @@ def compare(
         check()
 
     items = [
-        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, f.panels, f.chart) for f in whole
+        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, f.panels, f.chart, None, f.placement)
+        for f in whole
     ]
     for item, features in zip(items[own:], whole[own:], strict=True):
         item.library = features.library

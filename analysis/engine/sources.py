@@ -87,11 +87,17 @@ class Limits:
     read_timeout_seconds: float = 300
 
 
+# an affine map, 2 rows of 3: (x, y, 1) -> (x', y')
+Placement = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
 @dataclass
 class Decoded:
     ref: ItemRef
     rgb: np.ndarray  # (h, w, 3) uint8, longest side at most the requested size
     original_size: tuple[int, int]  # (width, height) before any resizing
+    # an embedded image's place on its page: its fractions (from the top left) -> the page's fractions
+    placement: Placement | None = None
 
 
 def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[SourceFile], list[Skipped]]:
@@ -161,14 +167,26 @@ def decode(ref: ItemRef, max_side: int, limits: Limits) -> Decoded:
             rgb = _to_rgb(page.render(scale=scale).to_pil())
     elif ref.kind == "pdf_image":
         with _open_pdf(ref.path) as pdf:
-            image = _pdf_images(pdf[ref.page], limits)[ref.image]
+            page = pdf[ref.page]
+            image = _pdf_images(page, limits)[ref.image]
             width, height = image.get_px_size()
             _check_pixels(width, height, limits)
             original = (width, height)
             rgb = _to_rgb(image.get_bitmap(render=False).to_pil())
+            placement = _placement(image.get_matrix().get(), page.get_size())
+        return Decoded(ref, _fit(rgb, max_side), original, placement)
     else:
         raise ValueError(f"unknown item kind {ref.kind}")
     return Decoded(ref, _fit(rgb, max_side), original)
+
+
+def _placement(matrix: tuple[float, ...], page_size: tuple[float, float]) -> Placement:
+    """Where an image is drawn on its page, as a map from the image's fractions to the page's, both measured from
+    the top left. PDF draws an image into the unit square, its first row at y = 1, through `matrix` (a, b, c, d,
+    e, f) into page space, whose y grows upwards from the bottom."""
+    a, b, c, d, e, f = matrix
+    width, height = page_size
+    return ((a / width, -c / width, (c + e) / width), (-b / height, d / height, 1 - (d + f) / height))
 
 
 def is_image_or_pdf(stream: BinaryIO) -> bool:

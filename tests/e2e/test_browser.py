@@ -311,6 +311,20 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
         expect(page.locator(".case-id")).to_contain_text("JCB-2026-0412")
         check_page(page, "results")
         screenshot(page, f"results-{suffix}")
+        # the PDF's page, with a numbered box on the blot it shows, which leads to the finding
+        figure_map = page.locator(".figure-map").first
+        expect(figure_map).to_contain_text("paper/supplement/article.pdf#page=1: page 1")
+        figure_map.screenshot(path=shots() / f"figure-map-{suffix}.jpg", type="jpeg", quality=85)
+        numbers = figure_map.locator(".map-number a")
+        assert numbers.count() >= 2  # the blot is found in three other files: one box, each finding numbered
+        best, rank = numbers.first.text_content(), numbers.nth(1).text_content()
+        numbers.nth(1).click()
+        expect(page.locator("h1")).to_have_text(f"Pair {rank}: duplicate")
+        page.go_back()
+        figure_map.locator("rect").first.click(position={"x": 3, "y": 3})  # the box leads to the best of them
+        expect(page.locator("h1")).to_have_text(f"Pair {best}: duplicate")
+        page.go_back()
+        expect(results.first).to_be_visible()
 
         page.get_by_role("link", name="Evidence for pair 1", exact=True).click()
         expect(page.locator("h1")).to_contain_text("Pair 1: duplicate")

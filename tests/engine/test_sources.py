@@ -68,6 +68,11 @@ def test_it_lists_pdf_pages_and_embedded_images(tmp_path: Path):
     embedded = decode(refs[1], 4096, LIMITS)
     assert embedded.original_size == (480, 360)
     assert np.abs(embedded.rgb.astype(int) - scene(1).astype(int)).mean() < 6
+    # drawn 432 pt wide (324 pt high) at 90 pt from the left and the top of a 612 x 792 pt page
+    (a, b, c), (d, e, f) = embedded.placement
+    assert (a, b, c) == pytest.approx((432 / 612, 0, 90 / 612))
+    assert (d, e, f) == pytest.approx((0, 324 / 792, 90 / 792))
+    assert page.placement is None
 
 
 def test_it_downscales_to_the_requested_size_and_remembers_the_original(tmp_path: Path):
