@@ -3,14 +3,17 @@
 import base64
 import csv
 import warnings
+from collections import Counter
 
 from django.http import HttpResponse
 from PIL import ImageFile
 
 from analysis.engine.report import CSV_COLUMNS, csv_row
-from analysis.engine.stages import FINDINGS
+from analysis.engine.stages import DUPLICATE, FINDINGS, SIMILAR
+from analysis.figure_maps import figure_maps
+from analysis.fragments import files_and_items
 from analysis.models import Pair, Review, Run
-from analysis.pixels import evidence_jpeg, pair_findings, pair_views
+from analysis.pixels import evidence_jpeg, item_view, map_jpeg, pair_findings, pair_sides, pair_views, region_in_pixels
 
 WEB_CSV_COLUMNS = ["review", "case"]  # the owner's newest verdict on the pair, and the run's case ID
 
@@ -94,25 +97,41 @@ def run_json(run: Run) -> dict:
     }
 
 
-def _finding(pair: Pair, review: Review | None) -> dict:
+def _finding(pair: Pair) -> dict:
     views = pair_views(pair)
+    sides = pair_sides(pair)
     return {
         "pair": pair,
-        "review": review,
-        "evidence": "data:image/jpeg;base64," + base64.b64encode(evidence_jpeg(pair, views)).decode(),
+        "evidence": _data_uri(evidence_jpeg(pair, views, height=420, max_lines=40)),
         "findings": pair_findings(pair, views),
+        "sides": [
+            (side, region_in_pixels(side, region))
+            for side, region in zip(sides, (pair.region1, pair.region2), strict=True)
+        ],
     }
 
 
+def _data_uri(jpeg: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+
+
 def report_context(run: Run) -> dict:
-    """Everything the downloadable report records: inputs, settings, software, findings with evidence."""
-    flagged = list(run.pairs.exclude(verdict="").select_related("first", "second"))
+    """Everything the downloadable report records: a summary for a committee, each finding with its evidence,
+    the figure maps, and in an appendix the inputs, software and settings."""
+    flagged = list(run.pairs.filter(verdict__in=FINDINGS).select_related("first", "second"))
     reviews = Review.latest_for(flagged, run.owner)
-    findings = [_finding(pair, reviews.get(pair.pk)) for pair in flagged]
+    for pair in flagged:
+        pair.review = reviews.get(pair.pk)
+    bands = Counter(pair.confidence_band for pair in flagged if pair.verdict == DUPLICATE)
     return {
         "run": run,
+        "files_and_items": files_and_items(run),
+        "duplicates_by_band": [(band, bands[band]) for band in ("high", "medium", "low") if bands[band]],
+        "similar_count": sum(pair.verdict == SIMILAR for pair in flagged),
+        "by_confidence": sorted(flagged, key=lambda pair: (-(pair.confidence or 0), pair.rank)),
+        "maps": [(figure, _data_uri(map_jpeg(figure, item_view(figure.item)))) for figure in figure_maps(run)],
+        "findings": [_finding(pair) for pair in flagged],
         "uploads": run.uploads.all(),
-        "findings": findings,
         "groups": run.groups.prefetch_related("members__item"),
         "skipped": run.items.exclude(skipped=""),
         "settings": sorted(_flatten(run.settings).items()),
@@ -125,5 +144,5 @@ def _flatten(values: dict, prefix: str = "") -> dict:
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{prefix}{key}."))
         else:
-            flat[f"{prefix}{key}"] = value
+            flat[f"{prefix}{key}"] = str(value)  # 1e-40 as such, not as forty zeros
     return flat

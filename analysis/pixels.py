@@ -129,18 +129,12 @@ def _inliers(pair: Pair, first: Side, second: Side, most: int) -> list[tuple[tup
 def pair_views(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """Both items' views as RGB arrays: decoded once, for every picture and finding of the pair."""
 
-    def view(item: Item) -> np.ndarray:
-        with item.preview.open("rb") as stored, Image.open(stored) as picture:
-            return np.asarray(picture.convert("RGB"))
-
-    return view(pair.first), view(pair.second)
+    return item_view(pair.first), item_view(pair.second)
 
 
 def panel_jpeg(item: Item, panel: int, most: int | None = 256) -> bytes:
     """One panel (numbered from 1) of a figure, cut from the figure's view; at most `most` px on a side."""
-    with item.preview.open("rb") as stored, Image.open(stored) as picture:
-        side = Side(item, panel, "", tuple(item.panels[panel - 1]))
-        crop = Image.fromarray(side.cut(np.asarray(picture.convert("RGB"))))
+    crop = Image.fromarray(Side(item, panel, "", tuple(item.panels[panel - 1])).cut(item_view(item)))
     if most:
         crop.thumbnail((most, most))
     return _jpeg(np.asarray(crop), 85)
@@ -200,3 +194,39 @@ def evidence_jpeg(pair: Pair, views: tuple[np.ndarray, np.ndarray], height: int 
         if local := side.region(region):
             cv2.rectangle(canvas, place(local[:2], number), place(local[2:], number), (255, 59, 48), 2)
     return _jpeg(canvas, 82)
+
+
+def region_in_pixels(side: Side, region) -> str:
+    """A region for people: whole pixels of the side (its panel, or the picture)."""
+    local = side.region(region)
+    if not local:
+        return "not located"
+    x0, y0, x1, y1 = local
+    return (
+        f"x {round(x0 * side.width)}–{round(x1 * side.width)}, y {round(y0 * side.height)}–{round(y1 * side.height)}"
+        f" of {side.width} × {side.height} px"
+    )
+
+
+BAND_COLOURS = {"high": (211, 47, 47), "medium": (239, 138, 0), "low": (107, 118, 128)}  # as on the page
+
+
+def map_jpeg(figure, view: np.ndarray, width: int = 700) -> bytes:
+    """A figure map as a picture, for the report: the page or figure with its numbered boxes drawn in."""
+    height = max(1, round(width * view.shape[0] / max(view.shape[1], 1)))
+    canvas = cv2.resize(view, (width, height), interpolation=cv2.INTER_AREA)
+    scale = width / max(figure.item.width, 1)
+    for region, x, y, box_width, box_height, label_y in figure.rects():
+        colour = BAND_COLOURS[region.pair.confidence_band or "low"]
+        corner = (round(x * scale), round(y * scale))
+        cv2.rectangle(canvas, corner, (round((x + box_width) * scale), round((y + box_height) * scale)), colour, 3)
+        label = " ".join(str(pair.rank) for pair, _ in region.findings)
+        origin = (corner[0], max(24, round(label_y * scale)))
+        cv2.putText(canvas, label, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 6, cv2.LINE_AA)
+        cv2.putText(canvas, label, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2, cv2.LINE_AA)
+    return _jpeg(canvas, 85)
+
+
+def item_view(item: Item) -> np.ndarray:
+    with item.preview.open("rb") as stored, Image.open(stored) as picture:
+        return np.asarray(picture.convert("RGB"))

@@ -47,6 +47,12 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else default
 
 
+def system_time_zone() -> str:
+    """The machine's time zone as its IANA name, where /etc/localtime says it; else UTC."""
+    target = str(Path("/etc/localtime").resolve())
+    return target.split("/zoneinfo/", 1)[1] if "/zoneinfo/" in target else "UTC"
+
+
 def local_secret(path: Path) -> str:
     """A secret made once on this machine and kept in `path`, readable by its owner only."""
     try:
@@ -159,7 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# times are shown (pages, reports) in the server's zone unless TIME_ZONE names another
+TIME_ZONE = os.environ.get("TIME_ZONE") or system_time_zone()
 USE_I18N = True
 USE_TZ = True
 

@@ -121,7 +121,7 @@ def test_a_later_run_finds_the_copy_of_a_kept_picture_and_says_where_it_came_fro
 
     page = alice_client.get(run.get_absolute_url()).content.decode()
     assert "Kept in alice&#x27;s library, from the analysis of" in page
-    assert "checked against" in page
+    assert "Checked against the 3 pictures kept in alice&#x27;s library." in page
     detail = alice_client.get(f"/runs/{run.code}/pairs/{pair.rank}/").content.decode()
     assert "kept in alice&#x27;s library" in detail
     assert max(jpeg(alice_client.get(f"/runs/{run.code}/items/{pair.second.number}/thumbnail.jpg"))) == 256

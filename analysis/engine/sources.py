@@ -207,8 +207,9 @@ def _open_image(path: str, limits: Limits) -> Image.Image:
         im = Image.open(path, formats=IMAGE_FORMATS)
     except UnidentifiedImageError:
         raise UnreadableItem("not a readable image (unknown or corrupt content)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableItem(f"not a readable image ({exc})") from None
+    except (OSError, SyntaxError, ValueError):
+        # the decoder's own words ("Truncated File Read") help nobody who reads the report
+        raise UnreadableItem("not a readable image (damaged or truncated)") from None
     try:
         _check_pixels(*im.size, limits)
     except UnreadableItem:
@@ -246,8 +247,8 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
             im = Image.alpha_composite(background, im)
         im = ImageOps.exif_transpose(im) if im.format == "JPEG" else im
         return np.asarray(im.convert("RGB"))
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UnreadableItem(f"image data is corrupt or truncated ({exc})") from None
+    except (OSError, SyntaxError, ValueError):
+        raise UnreadableItem("image data is corrupt or truncated") from None
 
 
 def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -267,7 +268,7 @@ def _open_pdf(path: str) -> Iterator[pdfium.PdfDocument]:
         message = str(exc)
         if "password" in message.lower():
             raise UnreadableItem("encrypted PDF (needs a password)") from None
-        raise UnreadableItem(f"not a readable PDF ({message})") from None
+        raise UnreadableItem("not a readable PDF (damaged, or not really a PDF)") from None
     try:
         yield pdf
     finally:
