@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -301,10 +302,19 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
         check_page(page, "sign in")
         sign_up(page, f"kim{width}")
         check_page(page, "upload")
+        # a two-panel figure whose right panel is one of the cells pictures, turned over
+        figure = np.full((420, 980, 3), 255, np.uint8)
+        figure[30:390, 20:480] = scene(36, 460, 360)
+        figure[30:375, 500:960] = cv2.resize(scene(32, 640, 480)[::-1], (460, 345), interpolation=cv2.INTER_AREA)
+        save(figure, figures / "figure4" / "panels.png")
         page.set_input_files("#folder-input", figures)
         page.get_by_label("Manuscript or case ID").fill("JCB-2026-0412")
         check_page(page, "upload with files")
+        screenshot(page, f"upload-{suffix}")
         page.get_by_role("button", name="Analyze").click()
+        page.wait_for_url("**/runs/*/")
+        run_url = page.url
+        screenshot(page, f"progress-{suffix}")
         results = page.locator("#run-results .verdict-duplicate")
         expect(results.first).to_be_visible(timeout=120_000)  # swapped in by the websocket
         expect(page.locator("h1")).to_contain_text("Analysis of")
@@ -312,8 +322,10 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
         check_page(page, "results")
         screenshot(page, f"results-{suffix}")
         # the PDF's page, with a numbered box on the blot it shows, which leads to the finding
-        figure_map = page.locator(".figure-map").first
-        expect(figure_map).to_contain_text("paper/supplement/article.pdf#page=1: page 1")
+        figure_map = page.locator(".figure-map").filter(has_text="paper/supplement/article.pdf#page=1: page 1")
+        expect(
+            page.locator(".figure-map").filter(has_text="paper/figure4/panels.png: a figure of 2 panels")
+        ).to_be_visible()
         figure_map.screenshot(path=shots() / f"figure-map-{suffix}.jpg", type="jpeg", quality=85)
         numbers = figure_map.locator(".map-number a")
         assert numbers.count() >= 2  # the blot is found in three other files: one box, each finding numbered
@@ -347,6 +359,25 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
             assert facts[1]["y"] >= facts[0]["y"] + facts[0]["height"] - 1, facts
             assert page.locator(".evidence svg").bounding_box()["width"] >= 0.85 * width
         screenshot(page, f"pair-{suffix}")
+        page.go_back()
+
+        # a panel's finding is told and drawn as the panel
+        panel_pair = results.filter(has_text="figure4/panels.png#panel=2").first
+        panel_pair.get_by_role("link", name=re.compile(r"^Evidence for pair \d+$")).click()
+        expect(page.locator(".facts")).to_contain_text("panel 2 of paper/figure4/panels.png")
+        expect(page.locator(".facts")).to_contain_text("of the second panel")
+        screenshot(page, f"pair-panel-{suffix}")
+
+        # the report's first page, as the browser shows the downloaded HTML
+        page.go_back()
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download report (HTML)").click()
+        report = Path(download.value.path()).read_text()
+        page.set_content(report)
+        expect(page.locator("h1")).to_contain_text("DeepChecker report: JCB-2026-0412")
+        expect(page.locator("body")).to_contain_text("Findings by confidence")
+        page.screenshot(path=shots() / f"report-page1-{suffix}.jpg", type="jpeg", quality=80)
+        page.goto(run_url)
 
         for link, name in (("History", "history"), ("Library", "libraries"), ("API keys", "api keys")):
             page.get_by_role("link", name=link, exact=True).click()
