@@ -31,8 +31,12 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    site = Site(tmp_path_factory.mktemp("data")).migrate()
+def site(tmp_path_factory) -> Site:
+    return Site(tmp_path_factory.mktemp("data")).migrate()
+
+
+@pytest.fixture(scope="module")
+def server(site):
     port = free_port()
     process = site.serve(port)
     yield f"http://127.0.0.1:{port}"
@@ -394,6 +398,27 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
         check_page(page, "api docs")
     finally:
         context.close()
+
+
+def test_staff_read_the_run_list_in_the_admin_at_1366_px(browser, server, site, page, figures):
+    sign_up(page, "lena")
+    page.set_input_files("#id_files", [figures / "figure1" / "blot.png", figures / "figure2" / "blot_rotated.jpg"])
+    page.get_by_label("Name").fill("Smith et al., figures 1-4 and the supplement")
+    page.get_by_role("button", name="Analyze").click()
+    playwright_api.expect(page.locator("#run-progress")).to_contain_text("Done", timeout=120_000)
+    site.manage(
+        "shell", "-c", "User.objects.create_superuser('staff', 'staff@example.org', 'a long test passphrase 7')"
+    )
+    admin = browser.new_context(base_url=server, viewport={"width": 1366, "height": 900}).new_page()
+    admin.goto("/admin/login/")
+    admin.get_by_label("Username").fill("staff")
+    admin.get_by_label("Password").fill("a long test passphrase 7")
+    admin.get_by_role("button", name="Log in").click()
+    admin.goto("/admin/analysis/run/")
+    playwright_api.expect(admin.locator("#result_list")).to_contain_text("Smith et al., figures 1-4")
+    assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert admin.get_by_role("link", name=re.compile("Add run", re.I)).count() == 0
+    admin.context.close()
 
 
 def test_the_page_refuses_more_files_than_the_limit_before_uploading(page, figures):
