@@ -56,9 +56,9 @@ def runs(request: HttpRequest) -> JsonResponse:
     except TooManyFilesSent:
         refusal = TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES)
         return JsonResponse({"errors": {"files": [{"message": refusal, "code": "too_many"}]}}, status=400)
-    if not valid:
+    run = form.save(request.POST.getlist("paths")) if valid else None
+    if run is None:
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    run = form.save(request.POST.getlist("paths"))
     return JsonResponse(_described(request, run), status=201)
 
 

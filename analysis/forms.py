@@ -2,6 +2,7 @@ from functools import partial
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.db.models import Sum
@@ -103,28 +104,38 @@ class UploadForm(forms.Form):
         if total > settings.UPLOAD_MAX_BYTES:
             limit = settings.UPLOAD_MAX_BYTES // 1024**2
             raise forms.ValidationError(f"At most {limit} MB in one analysis; these files hold {total // 1024**2} MB.")
+        refusal = self.quota_refusal(total)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return files
+
+    def quota_refusal(self, total: int) -> str | None:
+        """Why the owner may not start one more analysis of `total` bytes now, if they may not."""
         runs = self.owner.runs
         active = runs.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).count()
         if active >= settings.USER_MAX_ACTIVE_RUNS:
-            raise forms.ValidationError(
-                f"You have {active} analyses waiting or running, the most at once; let one finish or cancel one."
-            )
+            return f"You have {active} analyses waiting or running, the most at once; let one finish or cancel one."
         if runs.count() >= settings.USER_MAX_RUNS:
-            raise forms.ValidationError(
-                f"You keep {settings.USER_MAX_RUNS} analyses, the most allowed; delete old ones to start another."
-            )
+            return f"You keep {settings.USER_MAX_RUNS} analyses, the most allowed; delete old ones to start another."
         stored = Upload.objects.filter(run__owner=self.owner).aggregate(total=Sum("size"))["total"] or 0
         if stored + total > settings.USER_QUOTA_BYTES:
-            raise forms.ValidationError(
+            return (
                 f"Your analyses keep {stored / 1024**3:.1f} GB of your {settings.USER_QUOTA_BYTES / 1024**3:.1f} GB"
                 f" and these files hold {total / 1024**3:.1f} GB; delete old analyses to make room."
             )
-        return files
+        return None
 
-    def save(self, paths: list[str]) -> Run:
-        """The queued run with its files; a worker is woken once it is committed."""
+    def save(self, paths: list[str]) -> Run | None:
+        """The queued run with its files, a worker woken once it is committed; or None, the refusal added to the
+        form's errors, when the owner's quota ran out since the form was checked (submissions at the same time)."""
         files = self.cleaned_data["files"]
         with transaction.atomic():
+            # one submission of an owner at a time counts their analyses and adds one: the quotas cannot be raced
+            get_user_model().objects.select_for_update().only("pk").get(pk=self.owner.pk)
+            refusal = self.quota_refusal(sum(file.size for file in files))
+            if refusal:
+                self.add_error("files", refusal)
+                return None
             run = Run.objects.create(
                 owner=self.owner,
                 name=self.cleaned_data["name"],
