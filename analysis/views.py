@@ -1,5 +1,7 @@
 from uuid import UUID
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -99,6 +101,7 @@ def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
+@csp_update({"style-src": [UNSAFE_INLINE]})  # the report is one file: its styles are in it
 def run_report(request: HttpRequest, code: UUID) -> HttpResponse:
     run = _get_run_for_user(request, code)
     response = render(request, "analysis/report.html", report_context(run))
