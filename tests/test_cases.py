@@ -55,7 +55,7 @@ def test_the_run_page_report_and_downloads_carry_the_case(alice_client, named_ru
     assert "<title>Smith et al., figures 1-4 · JCB-2026/0412 · DeepChecker</title>" in page
     assert "<h1>Smith et al., figures 1-4</h1>" in page and "<strong>JCB-2026/0412</strong>" in page
     report = alice_client.get(f"/runs/{named_run.code}/report.html")
-    assert "Manuscript or case: <strong>JCB-2026/0412</strong>" in report.content.decode()
+    assert "Manuscript or case <strong>JCB-2026/0412</strong>" in report.content.decode()
     assert (
         report["Content-Disposition"] == f'attachment; filename="deepchecker-jcb-20260412-report-{named_run.code}.html"'
     )
