@@ -21,6 +21,7 @@ from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, SignUpForm, U
 from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, run_context
 from analysis.models import ApiToken, Item, Library, Review, Run
 from analysis.pixels import overlay_jpeg, pair_drawing, pair_findings, pair_sides, pair_views, panel_jpeg
+from analysis.throttling import signup_open, throttled, too_many
 
 
 def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
@@ -32,6 +33,8 @@ def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
 def upload(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:  # what DeepChecker does, for a visitor
         return render(request, "home.html") if request.method == "GET" else redirect_to_login(request.path)
+    if request.method == "POST" and (wait := throttled(request, "submissions", "user", settings.SUBMISSIONS_PER_USER)):
+        return too_many(request, wait, "analyses started")
     refusal = None
     try:
         form = UploadForm(request.POST or None, request.FILES or None, owner=request.user)
@@ -262,10 +265,17 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    if not settings.SIGNUP_ENABLED:
+    if not signup_open():
         raise Http404("sign-up is turned off; ask an administrator for an account")
+    if request.method == "POST" and (wait := throttled(request, "signup", "ip", settings.SIGNUPS_PER_ADDRESS)):
+        return too_many(request, wait, "accounts made from this address")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        login(request, form.save())
+        first = settings.SIGNUP_ENABLED is None  # sign-up was open only for the first account: the administrator
+        user = form.save()
+        if first:
+            user.is_staff = user.is_superuser = True
+            user.save(update_fields=["is_staff", "is_superuser"])
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("upload")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)

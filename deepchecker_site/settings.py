@@ -5,6 +5,7 @@ Every variable is listed in .env.example.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def envbool(name: str, default: bool) -> bool:
+def envbool(name: str, default: bool | None) -> bool | None:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "axes",
     "analysis",
 ]
 
@@ -108,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "analysis.middleware.api_errors",
 ]
@@ -127,6 +130,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "deepchecker_site.urls"
 ASGI_APPLICATION = "deepchecker_site.asgi.application"
@@ -168,13 +173,36 @@ if os.environ.get("REDIS_URL"):  # shared by web processes and workers on other 
             "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "capacity": 200, "expiry": 30},
         }
     }
+    # the throttles' counts, shared by every web process
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # one web process (make run): its own memory is the shared cache django-ratelimit asks for
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# Throttles, answered with 429 and Retry-After. Sign-in (django-axes): an account, or an address, that failed
+# SIGNIN_FAILURES times is locked out for SIGNIN_LOCKOUT_MINUTES, whatever the password then; the admin's too.
+AXES_FAILURE_LIMIT = envint("SIGNIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "analysis.throttling.locked_out"
+AXES_VERBOSE = False
+# Others (django-ratelimit): (count, seconds) per address or per user
+SIGNUPS_PER_ADDRESS = (envint("SIGNUPS_PER_HOUR", 3), 3600)
+API_KEY_FAILURES_PER_ADDRESS = (envint("API_KEY_FAILURES_PER_MINUTE", 10), 60)
+SUBMISSIONS_PER_USER = (envint("SUBMISSIONS_PER_HOUR", 60), 3600)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "upload"
 LOGOUT_REDIRECT_URL = "login"
-SIGNUP_ENABLED = envbool("SIGNUP_ENABLED", True)
+# Unset: sign-up is open only until the first account exists, which becomes the administrator; later accounts
+# are made by an administrator (admin, createsuperuser), so that nobody multiplies their quotas by signing up
+# again. 1: anyone may sign up (throttled per address); 0: never.
+SIGNUP_ENABLED = envbool("SIGNUP_ENABLED", None)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

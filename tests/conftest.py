@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -15,6 +16,13 @@ from analysis.worker import QueueRunner
 from tests.images import save, scene
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles(settings):
+    """Each test counts its own requests (the throttles count in the cache), with open sign-up unless it says."""
+    cache.clear()
+    settings.SIGNUP_ENABLED = True
 
 
 @pytest.fixture(autouse=True)

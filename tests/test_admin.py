@@ -39,8 +39,8 @@ def test_staff_see_the_error_of_a_failed_run(admin_client, runs):
 
 
 @pytest.mark.django_db
-def test_users_who_are_not_staff_are_sent_to_log_in(client, runs):
-    client.login(username="alice", password="password")
+def test_users_who_are_not_staff_are_sent_to_log_in(client, runs, django_user_model):
+    client.force_login(django_user_model.objects.get(username="alice"))
     response = client.get("/admin/analysis/run/")
     assert response.status_code == 302
     assert response.url.startswith("/admin/login/")

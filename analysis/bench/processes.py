@@ -62,6 +62,8 @@ class Site:
             "DEBUG": "1",
             "ENGINE_WORKERS": "2",
             "JOB_LEASE_SECONDS": "6",
+            "SIGNUP_ENABLED": "1",  # the browser tests' users sign up, all from 127.0.0.1
+            "SIGNUPS_PER_HOUR": "1000",
             **self.extra,
         }
 
