@@ -22,7 +22,7 @@ from .features import FeatureOptions, ItemFeatures, inverse_view
 from .groups import connected_groups
 from .library import Entry, Library
 from .names import library_name, panel_name
-from .readers import ReaderOptions, read_file, read_in_processes
+from .readers import ReaderOptions, read_in_processes
 from .sources import Limits, Placement, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
 from .verify import (
@@ -317,13 +317,8 @@ def _read(
     reader_options = ReaderOptions(
         options.limits, options.features, options.verify, options.clones, options.preview_dir
     )
-    if workers == 1 or total <= 1:
-        results = []
-        for source in files:
-            results.append(read_file(source, reader_options))
-            on_done(len(results))
-    else:
-        results = read_in_processes(files, reader_options, workers, on_done)
+    # every file in a watched reader, with its memory cap, time limit and crash isolation: one file alone too
+    results = read_in_processes(files, reader_options, workers, on_done)
     features = [item for found, _ in results for item in found]
     skipped = [item for _, lost in results for item in lost]
     return features, skipped

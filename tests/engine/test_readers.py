@@ -77,6 +77,18 @@ def test_a_file_beyond_a_readers_limits_is_skipped_with_the_reason(tmp_path, big
     assert [(s.name, s.reason) for s in result.skipped] == [("big.png", reason)]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_single_file_is_read_in_a_watched_reader_too(big_picture, workers):
+    # alone, with one reader or several: still under the reader's memory cap, not in the caller's process
+    files, _ = collect_files([big_picture])
+    options = Options(use_clip=False, workers=workers, limits=Limits(reader_memory_mb=400))
+    result = find_duplicates(files, options)
+    assert result.items == []
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("big.png", "needs more memory than a reader may use (400 MB)")
+    ]
+
+
 def test_cancelling_ends_the_readers_at_once(tmp_path, monkeypatch):
     for seed in range(8):
         save(scene(seed, 1600, 1200), tmp_path / "figures" / f"figure_{seed}.png")
