@@ -49,7 +49,7 @@ class RequestSizeLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             return await self._refuse(scope, send, int(declared))
-        received = 0
+        received, started = 0, False
 
         async def counted_receive():
             nonlocal received
@@ -58,7 +58,14 @@ class RequestSizeLimit:
             # a body without a declared length that runs past the limit: stop reading, as if the client left
             return {"type": "http.disconnect"} if received > limit else message
 
-        return await self.app(scope, counted_receive, send)
+        async def watched_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted_receive, watched_send)
+        if received > limit and not started:  # the application stopped reading without an answer: this is it
+            await self._refuse(scope, send, received)
 
     async def _refuse(self, scope, send, size: int) -> None:
         message = (
@@ -70,6 +77,7 @@ class RequestSizeLimit:
         else:  # the element the upload form swaps its errors into
             body = f'<div id="upload-errors" role="alert"><p class="error">{escape(message)}</p></div>'.encode()
             kind = b"text/html; charset=utf-8"
-        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+        # closing the connection stops the rest of the body: it is not read, only refused
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -1,5 +1,4 @@
 import asyncio
-import sys
 
 from channels.routing import get_default_application
 from django.core.management.base import BaseCommand
@@ -18,27 +17,28 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        # imported here: daphne installs Twisted's asyncio reactor on import
-        from daphne.access import AccessLogGenerator
-        from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
-        from twisted.internet import reactor
+        # uvicorn hands a request's body to the application chunk by chunk as it arrives, so that a body over the
+        # limit is refused before it is read (middleware.RequestSizeLimit) and an accepted one is spooled to disk
+        # by Django: the process's memory does not grow with uploads (daphne parsed whole bodies in memory)
+        import uvicorn
 
         application = get_default_application()
-        tasks = []
-
-        def start_worker() -> None:
-            runner = start_runner()
-            # stopping the server hands the run in progress back to the queue
-            reactor.addSystemEventTrigger("before", "shutdown", lambda: (runner.stop(), runner.join(10)))
-            tasks.append(asyncio.get_event_loop().create_task(listen_for_wake_ups(application)))
-
+        config = uvicorn.Config(
+            application, host=options["host"], port=options["port"], lifespan="off", ws="websockets", log_level="info"
+        )
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(f"DeepChecker at {url}" + ("" if options["no_worker"] else " (analyses run here)"))
-        Server(
-            application,
-            endpoints=build_endpoint_description_strings(host=options["host"], port=options["port"]),
-            action_logger=AccessLogGenerator(sys.stdout),
-            ready_callable=None if options["no_worker"] else start_worker,
-        ).run()
+        asyncio.run(self._serve(uvicorn.Server(config), application, worker=not options["no_worker"]))
         return "stopped"
+
+    async def _serve(self, server, application, worker: bool) -> None:
+        runner = start_runner() if worker else None
+        listener = asyncio.create_task(listen_for_wake_ups(application)) if worker else None
+        try:
+            await server.serve()  # until SIGINT or SIGTERM
+        finally:
+            if listener is not None:
+                listener.cancel()
+            if runner is not None:  # the run in progress goes back to the queue
+                runner.stop()
+                await asyncio.to_thread(runner.join, 10)
