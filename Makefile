@@ -20,10 +20,10 @@ install: $(INSTALLED)
 
 run: $(INSTALLED)
 	mkdir -p $${DATA_DIR:-data}
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py fetch_clip_weights --if-reachable
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py fetch_clip_weights --if-reachable
 	@echo "The first account made on the sign-up page administers the site; or make one with: $(BIN)/python manage.py createsuperuser"
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 # The end-to-end test drives Debian's chromium; where it cannot be installed that test is skipped, saying why.
 browser:

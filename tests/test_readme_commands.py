@@ -4,6 +4,7 @@ Only DATA_DIR points into a temporary folder, so that the test leaves the checko
 Hugging Face hub is switched off, so that no test downloads weights."""
 
 import csv
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,9 @@ def test_installing_the_weights_says_what_to_do_where_there_is_no_hub(data):
     assert done.returncode == 1
     assert "The ViT-B-32 weights are not installed: the Hugging Face hub is switched off here" in done.stderr
     assert "Air-gapped install" in done.stderr and "Air-gapped install" in README
+
+
+def test_make_run_serves_without_debug():
+    planned = subprocess.run(["make", "-n", "-B", "run"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "manage.py serve" in planned and "manage.py fetch_clip_weights --if-reachable" in planned
+    assert "DEBUG" not in planned  # the 404 page would list the URL patterns

@@ -65,9 +65,29 @@ def test_the_deployment_check_passes_with_production_settings(tmp_path):
         SECRET_KEY_FILE=str(key_file),
         HTTPS="1",
         ALLOWED_HOSTS="deepchecker.example.org",
+        HSTS_INCLUDE_SUBDOMAINS="1",
+        HSTS_PRELOAD="1",
     )
     assert done.returncode == 0, done.stderr
     assert "System check identified no issues (0 silenced)." in done.stdout
+
+
+def test_https_alone_does_not_ask_for_hsts_on_subdomains_or_in_preload_lists(tmp_path):
+    code = (
+        "from django.conf import settings; "
+        "print(settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD)"
+    )
+    done = manage("shell", "--no-imports", "-c", code, DATA_DIR=str(tmp_path), HTTPS="1", SECRET_KEY="k" * 60)
+    assert done.stdout.split() == ["31536000", "False", "False"]
+
+
+def test_with_nothing_set_debug_is_off_and_a_missing_page_shows_no_url_patterns(tmp_path):
+    code = (
+        "from django.conf import settings; from django.test import Client; "
+        "print(settings.DEBUG, b'URLconf' in Client().get('/no/such/page/').content)"
+    )
+    done = manage("shell", "--no-imports", "-c", code, DATA_DIR=str(tmp_path))
+    assert done.stdout.split()[-2:] == ["False", "False"], done.stderr
 
 
 def test_a_bad_value_is_named(tmp_path):
