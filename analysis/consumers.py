@@ -1,3 +1,5 @@
+import logging
+
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -5,6 +7,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from analysis.fragments import live_html
 from analysis.models import Run
 from analysis.worker import wake_runner
+
+log = logging.getLogger(__name__)
 
 
 class RunWorker(AsyncConsumer):
@@ -22,7 +26,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         if self.run is None:
             await self.close()
             return
-        await self.channel_layer.group_add(self.run.group_name, self.channel_name)
+        try:
+            await self.channel_layer.group_add(self.run.group_name, self.channel_name)
+        except Exception as exc:  # the channel layer is restarting: refuse, and the page's socket tries again
+            log.warning("live updates of %s refused for now: %s", self.run.code, exc)
+            await self.close()
+            return
         await self.accept()
         # whatever happened before this socket opened (a reload, a reconnect) comes from the database
         await self.run_changed({})

@@ -533,7 +533,7 @@ class Review(models.Model):
     )
     images = models.CharField(max_length=129, db_index=True, help_text="both content hashes, sorted")
     decision = models.CharField(max_length=16, choices=Decision.choices)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, max_length=4000)  # checked on the form, as every free text is
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     created = models.DateTimeField(default=timezone.now)
 

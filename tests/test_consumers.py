@@ -117,3 +117,12 @@ def test_the_websocket_side_loads_neither_opencv_nor_torch():
     )
     done = manage("shell", "--no-imports", "-c", code, DEBUG="1", DATA_DIR="/tmp")
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_opened_while_the_channel_layer_is_down_is_refused_cleanly(queued_run, alice, monkeypatch):
+    async def down(*args):
+        raise ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", down)
+    await assert_refused(communicator(queued_run, alice))  # refused, not a server error: the page tries again

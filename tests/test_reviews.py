@@ -107,3 +107,11 @@ def test_staff_see_every_verdict_in_the_admin_and_cannot_change_them(admin_clien
     assert admin_client.get(f"/admin/analysis/review/{review.pk}/change/").status_code == 200  # to read
     assert admin_client.post(f"/admin/analysis/review/{review.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Review.objects.filter(pk=review.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_comment_is_bounded(alice_client, finished_run):
+    response = alice_client.post(review_url(finished_run), {"decision": "confirmed", "comment": "x" * 2_000_000})
+    assert response.status_code == 400
+    assert "Ensure this value has at most 4000 characters" in response.content.decode()
+    assert not Review.objects.exists()
