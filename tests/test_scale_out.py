@@ -4,18 +4,13 @@ PostgreSQL is the machine's service (a fresh database per test); Redis is a redi
 so that it can be restarted.
 """
 
-import io
 import signal
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
-from PIL import Image
 
 from analysis.bench.processes import Site, free_port, stop
-from tests.images import scene
+from analysis.bench.strangers import make_user, quota_race
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -128,37 +123,15 @@ def test_sigterm_makes_a_worker_hand_its_run_back_and_exit(site, long_run_figure
     assert state["attempts"] == 1
 
 
-MAKE_KEY = """
-from django.contrib.auth.models import User
-from analysis.models import ApiToken
-print(ApiToken.issue(User.objects.create_user("quinn"), "racer")[1])
-"""
-
-
 def test_a_quota_holds_when_two_web_processes_take_submissions_at_once(tmp_path, postgres_url, redis):
     data = tmp_path / "data"
     data.mkdir()
     site = Site(data, {"DATABASE_URL": postgres_url, "REDIS_URL": redis.url, "USER_MAX_ACTIVE_RUNS": "3"}).migrate()
-    key = site.manage("shell", "--no-imports", "-c", MAKE_KEY).strip().splitlines()[-1]
+    key = make_user(site, "quinn")
     ports = [free_port(), free_port()]
     webs = [site.serve(port, "--no-worker") for port in ports]
-    png = io.BytesIO()
-    Image.fromarray(scene(5, 64, 48)).save(png, format="PNG")
-    start = threading.Barrier(12)
-
-    def submit(number: int) -> int:
-        start.wait()
-        response = httpx.post(
-            f"http://127.0.0.1:{ports[number % 2]}/api/runs/",
-            headers={"Authorization": f"Bearer {key}"},
-            files={"files": (f"figure{number}.png", png.getvalue(), "image/png")},
-            timeout=60,
-        )
-        return response.status_code
-
     try:
-        with ThreadPoolExecutor(12) as pool:
-            answers = sorted(pool.map(submit, range(12)))
+        answers = sorted(quota_race(ports, key))
     finally:
         for web in webs:
             stop(web)

@@ -1,6 +1,7 @@
 """Load benchmark: many users upload and analyse at once on one web process and two workers, on loopback.
 
-python -m analysis.bench.load                 # 20 users, 2 workers, PostgreSQL at 127.0.0.1 and a private Redis
+python -m analysis.bench.load                 # 20 users, 2 workers, PostgreSQL at 127.0.0.1 and a private Redis,
+                                              # then what strangers may try (--no-strangers to skip)
 python -m analysis.bench.load --users 40 --postgres postgresql://postgres@127.0.0.1:5432/test
 
 Prints whether every run finished with the right pairs, page response times while runs execute, and how
@@ -32,6 +33,14 @@ from channels_redis.core import RedisChannelLayer
 
 from analysis.bench.pictures import save, scene
 from analysis.bench.processes import Redis, Site, free_port, stop, temporary_database
+from analysis.bench.strangers import (
+    accepted_upload,
+    declared_too_large,
+    guessed_passwords,
+    make_user,
+    quota_race,
+    undeclared_too_large,
+)
 
 FILES_PER_USER = 6  # three copies of one picture and three others
 
@@ -43,9 +52,60 @@ def main() -> int:
     parser.add_argument(
         "--postgres", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     )
+    parser.add_argument("--no-strangers", action="store_true", help="skip the probes of what a stranger may try")
     args = parser.parse_args()
     report(load(args.users, args.workers, args.postgres), args.users, args.workers)
+    if not args.no_strangers:
+        strangers(args.postgres)
     return 0
+
+
+def strangers(postgres_url: str) -> None:
+    """Oversized bodies, a 1 GiB upload, submissions racing a quota and guessed passwords, on two web processes."""
+    limit = 1536 * 1024**2
+    with tempfile.TemporaryDirectory(prefix="deepchecker-strangers-") as folder, temporary_database(postgres_url) as db:
+        root = Path(folder)
+        redis = Redis(root)
+        data = root / "data"
+        data.mkdir()
+        extra = {
+            "DATABASE_URL": db,
+            "REDIS_URL": redis.url,
+            "USER_MAX_ACTIVE_RUNS": "3",
+            "UPLOAD_MAX_BYTES": str(limit),
+        }
+        site = Site(data, extra).migrate()
+        ports = [free_port(), free_port()]
+        webs = [site.serve(port, "--no-worker") for port in ports]
+        try:
+            status, seconds = declared_too_large(ports[0], make_user(site, "sender"))
+            print(f"strangers: a declared 3 GiB body: {status} in {seconds:.2f} s, no byte of it read")
+            response, taken = undeclared_too_large(ports[0], make_user(site, "streamer"), 3 * 1024**3)
+            print(
+                f"strangers: a 3 GiB body with no declared length: {response.status_code} once "
+                f"{taken / 1024**2:.0f} MB were taken (limit {limit // 1024**2} MB), the connection closed"
+            )
+            response, grown, seconds = accepted_upload(ports[0], make_user(site, "uploader"), webs[0].pid)
+            print(
+                f"strangers: an accepted upload of 1024 MB: {response.status_code} in {seconds:.1f} s;"
+                f" web process peak RSS grew by {grown:.0f} MB"
+            )
+            answers = quota_race(ports, make_user(site, "racer"))
+            print(
+                f"strangers: 12 submissions at once on 2 web processes, at a quota of 3: "
+                f"{answers.count(201)} accepted, {answers.count(400)} refused"
+            )
+            make_user(site, "victim")
+            statuses, right, retry = guessed_passwords(ports[0], "victim")
+            first = next((number for number, code in enumerate(statuses, 1) if code == 429), None)
+            print(
+                f"strangers: 30 wrong passwords: refused with 429 from attempt {first}; then the right password: "
+                f"{right}, Retry-After {retry} s"
+            )
+        finally:
+            for web in webs:
+                stop(web)
+            redis.stop()
 
 
 def load(users: int, workers: int, postgres_url: str) -> dict:
