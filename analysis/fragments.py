@@ -46,7 +46,7 @@ def stage_rows(run: Run) -> list[StageRow]:
     return rows
 
 
-REVIEW_FILTERS = {"": "All pairs", "unreviewed": "Not reviewed yet", **dict(Review.Decision.choices)}
+REVIEW_FILTERS = {"": "All findings", "unreviewed": "Not reviewed yet", **dict(Review.Decision.choices)}
 
 
 def files_and_items(run: Run) -> str:

@@ -323,6 +323,8 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
         check_page(page, "home")
         page.goto("/accounts/login/")
         check_page(page, "sign in")
+        page.goto("/accounts/signup/")
+        check_page(page, "sign up")
         sign_up(page, f"kim{width}")
         check_page(page, "upload")
         # a two-panel figure whose right panel is one of the cells pictures, turned over
@@ -402,7 +404,12 @@ def test_every_page_reads_on_a_desktop_and_a_phone_and_passes_axe(browser, serve
         opened.screenshot(path=shots() / f"report-page1-{suffix}.jpg", type="jpeg", quality=80)
         opened.close()
 
-        for link, name in (("History", "history"), ("Library", "libraries"), ("API keys", "api keys")):
+        for link, name in (
+            ("History", "history"),
+            ("Library", "libraries"),
+            ("Your library", "library"),
+            ("API keys", "api keys"),
+        ):
             page.get_by_role("link", name=link, exact=True).click()
             check_page(page, name)
         page.get_by_label("What will use it").fill("journal system")
