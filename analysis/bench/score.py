@@ -61,7 +61,7 @@ def score(result: Result, dataset: Dataset) -> Score:
         if families[i] & families[j] and not same_page(names[i], names[j])
     }
     by_pair = {(p.first, p.second): p for p in result.pairs if p.verdict == DUPLICATE and not p.within}
-    found = set(by_pair)
+    found = one_picture(set(by_pair), names)
     look = [dataset.entry(name).look_alike for name in names]
     hard: dict[str, set[tuple[int, int]]] = defaultdict(set)
     by_class: dict[str, list[int]] = defaultdict(list)
@@ -70,7 +70,7 @@ def score(result: Result, dataset: Dataset) -> Score:
             by_class[label].append(index)
     for label, members in by_class.items():
         hard[label] = {(i, j) for i, j in itertools.combinations(members, 2) if not families[i] & families[j]}
-    false_pairs = [by_pair[pair] for pair in sorted(found - truth)]
+    false_pairs = [by_pair[pair] for pair in sorted(set(by_pair) - truth)]
     return Score(len(names), truth, found, dict(hard), _per_transform(dataset, names, found), false_pairs)
 
 
@@ -107,6 +107,25 @@ def _per_transform(dataset: Dataset, names: list[str], found: set[tuple[int, int
                 ):
                     result["pdf"].append(tuple(sorted((i, j))) in found)
     return dict(result)
+
+
+def one_picture(found: set[tuple[int, int]], names: list[str]) -> set[tuple[int, int]]:
+    """The pairs found, where a PDF page and an image embedded in it are one picture: the engine lists a copy of
+    it once (through the image), and the copy is found with the page as well."""
+    index = {name: number for number, name in enumerate(names)}
+    same: dict[int, set[int]] = defaultdict(set)
+    for number, name in enumerate(names):
+        page = index.get(name.rsplit("&image=", 1)[0]) if "&image=" in name else None
+        if page is not None:
+            same[number].add(page)
+            same[page].add(number)
+    return {
+        tuple(sorted((a, b)))
+        for first, second in found
+        for a in {first} | same[first]
+        for b in {second} | same[second]
+        if a != b and not same_page(names[a], names[b])
+    }
 
 
 def same_page(first: str, second: str) -> bool:
