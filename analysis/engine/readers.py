@@ -140,15 +140,22 @@ def read_in_processes(
     processes: int,
     on_done: Callable[[int], None],
 ) -> list[FileResult]:
-    """Every file's result, in the order given; on_done(count) after each, and it may raise to stop."""
+    """Every file's result, in the order given; on_done(count) after each, and it may raise to stop. Once the
+    run holds `limits.max_items_per_run` pictures, the files not yet read are skipped unread, with the reason."""
     # spawn, not fork: the caller may hold threads (torch, an event loop)
     context = multiprocessing.get_context("spawn")
     results: list[FileResult | None] = [None] * len(files)
     waiting = deque(range(len(files)))
     readers = [_Reader(context, options) for _ in range(min(processes, len(files)))]
-    finished = 0
+    finished = pictures = 0
+    cap = options.limits.max_items_per_run
     try:
         while finished < len(files):
+            while waiting and pictures >= cap:
+                task = waiting.popleft()
+                results[task] = ([], [Skipped(files[task].name, _over_the_cap(cap))])
+                finished += 1
+                on_done(finished)
             for position, reader in enumerate(readers):
                 if reader.task is None and waiting:
                     if not reader.process.is_alive():  # lost while idle: its successor takes the file
@@ -169,6 +176,7 @@ def read_in_processes(
                     if reader_lost:  # before it had the file: another reader takes it
                         waiting.appendleft(reader.task)
                     continue
+                outcome, pictures = _within_the_cap(outcome, pictures, cap)
                 results[reader.task] = outcome
                 reader.task = None
                 finished += 1
@@ -177,6 +185,27 @@ def read_in_processes(
         for reader in readers:
             reader.end()
     return results  # type: ignore[return-value]
+
+
+def _over_the_cap(cap: int) -> str:
+    return (
+        f"not read: the analysis already holds {cap} pictures, the most one analysis compares; analyse the rest apart"
+    )
+
+
+def _within_the_cap(outcome: FileResult, pictures: int, cap: int) -> tuple[FileResult, int]:
+    """A file's result with its pictures past the run's cap left out (a PDF may hold many), and the new count."""
+    found, lost = outcome
+    kept, over = [], []
+    for unit in found:
+        if unit.parent is None:
+            pictures += 1
+        if pictures > cap:
+            if unit.parent is None:
+                over.append(Skipped(unit.name, _over_the_cap(cap)))
+            continue
+        kept.append(unit)
+    return (kept, lost + over), min(pictures, cap)
 
 
 def _outcome(reader: _Reader, source: SourceFile, limits: Limits) -> tuple[FileResult | None, bool]:

@@ -81,6 +81,9 @@ class Limits:
     pdf_max_page_pixels: int = 12_000_000
     pdf_min_image_side: int = 96
     max_items_per_file: int = 2000
+    # pictures one run compares: its CLIP and verification stages hold each one's bounded features (about
+    # 0.7 MB with its panels' and CLIP's input), so this bounds their memory (about 3.5 GB)
+    max_items_per_run: int = 5000
     # reading processes: memory each may take for one file (address space beyond what it had mapped once
     # started), and time for one file
     reader_memory_mb: int = 4096

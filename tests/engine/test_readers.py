@@ -12,7 +12,7 @@ import pytest
 
 from analysis.engine.pipeline import Cancelled, Options, find_duplicates
 from analysis.engine.sources import Limits, collect_files
-from tests.images import save, scene
+from tests.images import pdf_with_images, save, scene
 
 
 def readers_marked(marker: str) -> list[int]:
@@ -106,3 +106,18 @@ def test_cancelling_ends_the_readers_at_once(tmp_path, monkeypatch):
         find_duplicates(files, Options(use_clip=False, workers=2), stop_after_one, stop.is_set)
     assert time.monotonic() - started < 30
     assert not readers_marked(marker)
+
+
+def test_a_run_compares_at_most_its_cap_of_pictures_and_names_the_rest(tmp_path):
+    for seed in range(3):
+        save(scene(seed, 320, 240), tmp_path / "figures" / f"figure_{seed}.png")
+    pdf_with_images(tmp_path / "figures" / "paper.pdf", [scene(5, 320, 240)])  # a page and its image: 2 pictures
+    save(scene(6, 320, 240), tmp_path / "figures" / "zz_last.png")
+    files, _ = collect_files([tmp_path / "figures"])
+    result = find_duplicates(files, Options(use_clip=False, workers=1, limits=Limits(max_items_per_run=4)))
+    assert [item.name for item in result.items] == ["figure_0.png", "figure_1.png", "figure_2.png", "paper.pdf#page=1"]
+    reason = "not read: the analysis already holds 4 pictures, the most one analysis compares; analyse the rest apart"
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("paper.pdf#page=1&image=1", reason),
+        ("zz_last.png", reason),
+    ]
