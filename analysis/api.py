@@ -18,14 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from analysis.exports import csv_response, pair_json, run_json
 from analysis.forms import TOO_MANY_FILES, UploadForm
 from analysis.models import ApiToken, Library, Review, Run
-from analysis.throttling import throttled
+from analysis.throttling import throttled, too_many_json
 from analysis.views import _get_run_for_user
-
-
-def too_many_json(seconds: int, what: str) -> JsonResponse:
-    response = JsonResponse({"error": f"too many {what}: try again in {seconds} s"}, status=429)
-    response["Retry-After"] = str(seconds)
-    return response
 
 
 def token_required(view: Callable) -> Callable:
@@ -34,15 +28,14 @@ def token_required(view: Callable) -> Callable:
     def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         limit = settings.API_KEY_FAILURES_PER_ADDRESS
         # an address that sent too many wrong keys waits, whatever key it sends now: keys cannot be guessed
-        wait = throttled(request, "api-key-failures", "ip", limit, count=False)
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        owner = ApiToken.owner_of(key.strip()) if not wait and scheme.lower() == "bearer" and key else None
-        if owner is None and not wait:
-            wait = throttled(request, "api-key-failures", "ip", limit)
-            if not wait:
-                return JsonResponse({"error": "an API key is needed: Authorization: Bearer <key>"}, status=401)
-        if wait:
+        if wait := throttled(request, "api-key-failures", "ip", limit, count=False):
             return too_many_json(wait, "wrong API keys from this address")
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        owner = ApiToken.owner_of(key.strip()) if scheme.lower() == "bearer" and key else None
+        if owner is None:
+            if wait := throttled(request, "api-key-failures", "ip", limit):
+                return too_many_json(wait, "wrong API keys from this address")
+            return JsonResponse({"error": "an API key is needed: Authorization: Bearer <key>"}, status=401)
         request.user = owner
         return view(request, *args, **kwargs)
 
@@ -64,8 +57,7 @@ def _described(request: HttpRequest, run: Run) -> dict:
 def runs(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
         return JsonResponse({"runs": [_described(request, run) for run in request.user.runs.all()[:100]]})
-    wait = throttled(request, "submissions", "user", settings.SUBMISSIONS_PER_USER)
-    if wait:
+    if wait := throttled(request, "submissions", "user", settings.SUBMISSIONS_PER_USER):
         return too_many_json(wait, "submissions")
     try:
         form = UploadForm(request.POST, request.FILES, owner=request.user, only_pictures=True)

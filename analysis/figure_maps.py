@@ -3,6 +3,7 @@ region that has a copy elsewhere, for the run page and the report."""
 
 from dataclasses import dataclass, field
 
+from analysis.engine.names import embedding_page
 from analysis.engine.stages import FINDINGS
 from analysis.models import Item, Pair, Run
 
@@ -92,7 +93,7 @@ def figure_maps(run: Run) -> list[FigureMap]:
 def _on_map(item: Item, region, by_name: dict[str, Item]) -> tuple[Item | None, Box]:
     """The item whose map shows a region of `item`, and the region in that item's fractions."""
     if item.kind == "pdf_image" and item.placement:
-        page = by_name.get(item.name.rsplit("&image=", 1)[0])
+        page = by_name.get(embedding_page(item.name))
         if page is not None:
             return page, _placed(region, item.placement)
     if item.kind == "pdf_page" or len(item.panels) >= 2:

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
 
@@ -38,6 +38,13 @@ def throttled(request: HttpRequest, group: str, key: str, limit: tuple[int, int]
     if is_ratelimited(request, group=group, key=key, rate=rate(limit), increment=count):
         return limit[1]
     return None
+
+
+def too_many_json(seconds: int, what: str) -> JsonResponse:
+    """The API's answer: the same refusal, in JSON."""
+    response = JsonResponse({"error": f"too many {what}: try again in {seconds} s"}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def too_many(request: HttpRequest, seconds: int, what: str) -> HttpResponse:

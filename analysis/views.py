@@ -40,13 +40,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST or None, request.FILES or None, owner=request.user)
     except TooManyFilesSent:  # far more than the form's limit: Django stopped reading
         form, refusal = UploadForm(owner=request.user), TOO_MANY_FILES.format(limit=settings.UPLOAD_MAX_FILES)
-    run = (
-        form.save(request.POST.getlist("paths"))
-        if request.method == "POST" and form.is_bound and form.is_valid()
-        else None
-    )
-    if run is not None:
-        return HttpResponseClientRedirect(run.get_absolute_url()) if request.htmx else redirect(run)
+    if request.method == "POST" and form.is_bound and form.is_valid():
+        run = form.save(request.POST.getlist("paths"))  # None when a quota ran out meanwhile: the form says so
+        if run is not None:
+            return HttpResponseClientRedirect(run.get_absolute_url()) if request.htmx else redirect(run)
     template = "analysis/upload.html#errors" if request.htmx else "analysis/upload.html"
     recent = request.user.runs.all()[:5]
     context = {"form": form, "refusal": refusal, "runs": recent}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from analysis.bench.dataset import Dataset
 from analysis.engine.confidence import band
+from analysis.engine.names import embedding_page
 from analysis.engine.pipeline import DUPLICATE, Pair, Result
 
 NOT_A_COPY = {"original", "filler", "pdf", "clone", "reused_panel", "beside_chart"}
@@ -115,7 +116,7 @@ def one_picture(found: set[tuple[int, int]], names: list[str]) -> set[tuple[int,
     index = {name: number for number, name in enumerate(names)}
     same: dict[int, set[int]] = defaultdict(set)
     for number, name in enumerate(names):
-        page = index.get(name.rsplit("&image=", 1)[0]) if "&image=" in name else None
+        page = index.get(embedding_page(name))
         if page is not None:
             same[number].add(page)
             same[page].add(number)
@@ -130,4 +131,4 @@ def one_picture(found: set[tuple[int, int]], names: list[str]) -> set[tuple[int,
 
 def same_page(first: str, second: str) -> bool:
     """A PDF page and an image embedded in it: the same pixels by construction, never a finding."""
-    return first.startswith(second + "&image=") or second.startswith(first + "&image=")
+    return embedding_page(first) == second or embedding_page(second) == first

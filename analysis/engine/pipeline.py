@@ -84,7 +84,7 @@ class Options:
     clip_weights: str | None = None
     clip_cache_dir: str | None = None
     clip_batch_size: int = 64
-    workers: int = 0  # 0: one per CPU core; 1: in this process
+    workers: int = 0  # reading processes: 0, one per CPU core
     preview_dir: str | None = None  # where to write each item's thumbnail and view (previews.py)
     limits: Limits = field(default_factory=Limits)
     features: FeatureOptions = field(default_factory=FeatureOptions)

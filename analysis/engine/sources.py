@@ -18,6 +18,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .names import embedding_page
+
 # Only these decoders are ever opened; anything else is refused unread.
 IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
 IMAGE_SUFFIXES = {
@@ -64,7 +66,7 @@ class ItemRef:
     @property
     def container(self) -> str | None:
         """The item this one is drawn inside: an embedded image's PDF page."""
-        return self.name.rsplit("&image=", 1)[0] if self.kind == "pdf_image" else None
+        return embedding_page(self.name) if self.kind == "pdf_image" else None
 
 
 @dataclass(frozen=True)
