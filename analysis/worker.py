@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 ANALYSIS_CHANNEL = "analysis"
 POLL_SECONDS = 2.0
+HAND_BACK_SECONDS = 1.0  # a stopping worker's run is back in the queue within this, wherever the engine is
 PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of a run: two per second at most
 STOP_CHECK_INTERVAL = 1.0
 
@@ -207,6 +208,7 @@ class QueueRunner:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
         self.stopping = threading.Event()
+        self.current: Run | None = None
         self._wake = threading.Event()
 
     def start(self) -> None:
@@ -220,9 +222,22 @@ class QueueRunner:
         self._wake.set()
 
     def stop(self) -> None:
-        """The run in progress is released for another worker within about a second; then run_forever returns."""
+        """The engine lets go of the run in progress at its next check; then run_forever returns."""
         self.stopping.set()
         self._wake.set()
+
+    def hand_back(self) -> None:
+        """Stops, and puts the run in progress back in the queue within HAND_BACK_SECONDS.
+
+        The engine checks for a stop between steps, and one step (loading CLIP, a search, a large pair) can take
+        seconds: a run still held then is released here, and the process may exit with the engine inside it.
+        Nothing the engine writes after that counts, as every write asks for the lease (`Run._held`)."""
+        self.stop()
+        self.join(HAND_BACK_SECONDS)
+        run = self.current
+        if self._thread.is_alive() and run is not None and run.release():
+            log.info("analysis %s released: worker %s is stopping", run.code, self.name)
+        connection.close()
 
     def run_forever(self) -> None:
         # the engine is loaded before the first claim, in this runner's thread: importing torch and FAISS holds
@@ -253,7 +268,11 @@ class QueueRunner:
         if run is None:
             return False
         log.info("analysis %s taken by %s (attempt %d)", run.code, self.name, run.attempts)
-        self._analyse(run)
+        self.current = run
+        try:
+            self._analyse(run)
+        finally:
+            self.current = None
         return True
 
     def _analyse(self, run: Run) -> None:
@@ -276,7 +295,7 @@ class QueueRunner:
                     preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
                 )
                 indexes = library.indexes() if library else None
-                if keeping and run.attempts > 1:
+                if keeping and library.entries.filter(run=run).exists():
                     library.forget_run(run)  # an earlier attempt's pictures: not to be found as copies of themselves
                 run.record_setup(asdict(options) | library_setup(run, indexes), software_versions())
                 result = find_duplicates(

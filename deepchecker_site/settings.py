@@ -170,7 +170,13 @@ if os.environ.get("REDIS_URL"):  # shared by web processes and workers on other 
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "capacity": 200, "expiry": 30},
+            # redis-py reads with a 5 s timeout by default, and channels_redis waits 5 s for a message: an idle
+            # worker's every wait ended in a read timeout, logged as a lost listener
+            "CONFIG": {
+                "hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": 15}],
+                "capacity": 200,
+                "expiry": 30,
+            },
         }
     }
     # the throttles' counts, shared by every web process

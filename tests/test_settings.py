@@ -34,6 +34,16 @@ def test_it_reads_postgresql_and_redis_from_urls(tmp_path):
     ]
 
 
+def test_an_idle_listener_on_redis_waits_without_a_read_timeout(tmp_path, redis):
+    listen = (
+        "import asyncio; from channels.layers import get_channel_layer\n"
+        "try: asyncio.run(asyncio.wait_for(get_channel_layer().receive('analysis'), 8))\n"
+        "except BaseException as exc: print(type(exc).__module__, type(exc).__name__)"
+    )
+    done = manage("shell", "--no-imports", "-c", listen, DATA_DIR=str(tmp_path), REDIS_URL=redis.url)
+    assert done.stdout.split() == ["builtins", "TimeoutError"], done.stdout  # no message in 8 s, not redis's error
+
+
 def test_without_a_secret_key_it_makes_one_once_in_the_data_folder_for_its_owner_only(tmp_path):
     print_key = "from django.conf import settings; print(settings.SECRET_KEY)"
     first = manage("shell", "--no-imports", "-c", print_key, DATA_DIR=str(tmp_path))

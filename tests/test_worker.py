@@ -1,4 +1,5 @@
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from analysis import worker
+from analysis.engine import pipeline
 from analysis.models import Run, Upload
 from analysis.worker import QueueRunner
 from tests.layers import received
@@ -95,6 +97,32 @@ def test_a_stopping_worker_hands_its_run_back(queued_run: Run):
     queued_run.refresh_from_db()
     assert (queued_run.status, queued_run.worker, queued_run.attempts) == (Run.Status.QUEUED, "", 0)
     assert queued_run.items.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_stopped_inside_a_long_step_hands_the_run_back_and_stores_nothing_after(queued_run: Run, monkeypatch):
+    inside, leave = threading.Event(), threading.Event()
+    analyse = pipeline.find_duplicates
+
+    def long_step(files, options, progress, cancelled, indexes):
+        inside.set()
+        leave.wait(60)  # a step that does not look at `cancelled`, as loading CLIP or verifying a large pair
+        return analyse(files, options, progress, lambda: False, indexes)
+
+    monkeypatch.setattr(pipeline, "find_duplicates", long_step)
+    runner = QueueRunner("stopping worker")
+    runner.start()
+    try:
+        assert inside.wait(60)
+        runner.hand_back()  # waits HAND_BACK_SECONDS for the engine, then releases the run itself
+        queued_run.refresh_from_db()
+        assert (queued_run.status, queued_run.worker, queued_run.attempts) == (Run.Status.QUEUED, "", 0)
+    finally:
+        leave.set()
+        runner.join(120)
+    queued_run.refresh_from_db()
+    assert (queued_run.status, queued_run.worker, queued_run.attempts) == (Run.Status.QUEUED, "", 0)
+    assert queued_run.items.count() == 0  # the engine finished, but no longer held the run
 
 
 @pytest.mark.django_db

@@ -1,7 +1,8 @@
 """Load benchmark: many users upload and analyse at once on one web process and two workers, on loopback.
 
 python -m analysis.bench.load                 # 20 users, 2 workers, PostgreSQL at 127.0.0.1 and a private Redis,
-                                              # then what strangers may try (--no-strangers to skip)
+                                              # then what strangers may try (--no-strangers to skip),
+                                              # then how soon a worker sent SIGTERM hands its run back
 python -m analysis.bench.load --users 40 --postgres postgresql://postgres@127.0.0.1:5432/test
 
 Prints whether every run finished with the right pairs, page response times while runs execute, and how
@@ -18,6 +19,7 @@ import csv
 import io
 import os
 import re
+import signal
 import socket
 import statistics
 import tempfile
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psycopg
 from channels_redis.core import RedisChannelLayer
 
 from analysis.bench.pictures import save, scene
@@ -57,6 +60,7 @@ def main() -> int:
     report(load(args.users, args.workers, args.postgres), args.users, args.workers)
     if not args.no_strangers:
         strangers(args.postgres)
+    hand_back(args.postgres)
     return 0
 
 
@@ -106,6 +110,56 @@ def strangers(postgres_url: str) -> None:
             for web in webs:
                 stop(web)
             redis.stop()
+
+
+def hand_back(postgres_url: str) -> None:
+    """How long a worker sent SIGTERM takes to put its run back in the queue, and to exit, at each stage."""
+    with tempfile.TemporaryDirectory(prefix="deepchecker-hand-back-") as folder, temporary_database(postgres_url) as db:
+        root = Path(folder)
+        data = root / "data"
+        data.mkdir()
+        for seed in range(30):  # with copies, so that verifying lasts long enough to be caught
+            picture = scene(seed, 1200, 900)
+            save(picture, root / "figures" / f"figure_{seed:02}.png")
+            save(np.rot90(picture), root / "figures" / f"figure_{seed:02}_turned.png")
+        site = Site(data, {"DATABASE_URL": db}).migrate()
+        for stage in ("reading", "candidates", "verifying"):
+            site.create_run(root / "figures")
+            worker = site.start(f"worker-{stage}", "analysis_worker")
+            try:
+                status = run_status(db, lambda status, at, stage=stage: status == "running" and at == stage, 300)
+                signalled = time.monotonic()
+                worker.send_signal(signal.SIGTERM)
+                status = run_status(db, lambda status, at: status != "running", 60)
+                queued = time.monotonic() - signalled
+                worker.wait(60)
+                exited = time.monotonic() - signalled
+            finally:
+                stop(worker)
+            with psycopg.connect(db) as connection:  # out of the next worker's way
+                connection.execute("update analysis_run set status = 'cancelled'")
+            if status != "queued":
+                print(f"hand-back: the run was {status} before SIGTERM caught it {stage}")
+                continue
+            print(
+                f"hand-back: SIGTERM while {stage}: the run queued again after {queued:.2f} s,"
+                f" the worker exited after {exited:.2f} s"
+            )
+
+
+def run_status(db: str, awaited, seconds: float) -> str:
+    """The newest run's status once awaited(status, stage) holds or the run is over; polled every 10 ms."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(db, autocommit=True) as connection:
+        while True:
+            status, stage = connection.execute(
+                "select status, stage from analysis_run order by id desc limit 1"
+            ).fetchone()
+            if awaited(status, stage) or status not in ("queued", "running"):
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the run stayed {status} at {stage!r}")
+            time.sleep(0.01)
 
 
 def load(users: int, workers: int, postgres_url: str) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.engine import readers
 from analysis.engine.pipeline import Cancelled, Options, find_duplicates
 from analysis.engine.sources import Limits, collect_files
 from tests.images import pdf_with_images, save, scene
@@ -36,16 +37,21 @@ def big_picture(tmp_path) -> Path:
 
 
 def test_a_reader_that_dies_costs_only_its_file(tmp_path, monkeypatch):
-    # the first file is quick and the second slow: when the first is read, the second is still being read
     save(scene(0, 200, 150), tmp_path / "figures" / "figure_00.png")
     for seed in range(1, 8):
         save(scene(seed, 2400, 1800), tmp_path / "figures" / f"figure_{seed:02}.png")
     marker = f"DEEPCHECKER_TEST_READER={uuid.uuid4().hex}"
     monkeypatch.setenv(*marker.split("="))
+    started = []
+    monkeypatch.setattr(readers._Reader, "give", record(readers._Reader.give, started))
     killed = []
 
     def kill_the_readers(stage: str, done: int, total: int) -> None:
+        # when the small first file is read, its reader is idle and the other one has had figure_01 for
+        # milliseconds of its seconds: killed once it has said it has the file, however slowly it started
         if stage == "reading" and done == 1:
+            second = next(reader for reader in started if reader.task == 1)
+            assert second.started is not None or second.connection.poll(60)
             for reader in readers_marked(marker):
                 os.kill(reader, signal.SIGKILL)
                 killed.append(reader)
@@ -58,6 +64,16 @@ def test_a_reader_that_dies_costs_only_its_file(tmp_path, monkeypatch):
         ("figure_01.png", "the reader stopped while reading this file (exit code -9)")
     ]
     assert not readers_marked(marker)  # every reader ended with the run
+
+
+def record(give, given: list):
+    """`_Reader.give`, noting each reader handed a file."""
+
+    def recording(reader, task, source):
+        given.append(reader)
+        give(reader, task, source)
+
+    return recording
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,5 @@ class Command(BaseCommand):
             loop.add_signal_handler(number, stopped.set)
         wake_ups = asyncio.create_task(listen_for_wake_ups(get_default_application()))
         await stopped.wait()
-        runner.stop()
         wake_ups.cancel()
-        await asyncio.to_thread(runner.join)
+        await asyncio.to_thread(runner.hand_back)

@@ -39,6 +39,5 @@ class Command(BaseCommand):
         finally:
             if listener is not None:
                 listener.cancel()
-            if runner is not None:  # the run in progress goes back to the queue
-                runner.stop()
-                await asyncio.to_thread(runner.join, 10)
+            if runner is not None:
+                await asyncio.to_thread(runner.hand_back)
