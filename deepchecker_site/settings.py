@@ -12,6 +12,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from deepchecker_site.redis_hosts import channel_layer_host
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -170,10 +172,8 @@ if os.environ.get("REDIS_URL"):  # shared by web processes and workers on other 
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py reads with a 5 s timeout by default, and channels_redis waits 5 s for a message: an idle
-            # worker's every wait ended in a read timeout, logged as a lost listener
             "CONFIG": {
-                "hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": 15}],
+                "hosts": [channel_layer_host(os.environ["REDIS_URL"])],
                 "capacity": 200,
                 "expiry": 30,
             },

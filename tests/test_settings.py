@@ -44,6 +44,34 @@ def test_an_idle_listener_on_redis_waits_without_a_read_timeout(tmp_path, redis)
     assert done.stdout.split() == ["builtins", "TimeoutError"], done.stdout  # no message in 8 s, not redis's error
 
 
+CANCEL_RECEIVES = """
+import asyncio, random
+from channels.layers import get_channel_layer
+
+async def cancel_receives():
+    layer, stuck = get_channel_layer(), 0
+    for _ in range(300):
+        receiving = asyncio.ensure_future(layer.receive(await layer.new_channel()))
+        await asyncio.sleep(random.random() * 0.003)  # anywhere in its send, its wait or its read
+        receiving.cancel()
+        try:
+            await asyncio.wait_for(asyncio.shield(receiving), 3)
+        except asyncio.CancelledError:
+            pass
+        except TimeoutError:
+            stuck += 1
+    print("stuck", stuck)
+
+asyncio.run(cancel_receives())
+"""
+
+
+def test_a_receive_on_redis_cancelled_at_any_moment_ends(tmp_path, redis):
+    """What a closed websocket does to its consumer: a receive that ignored it would hold shutdown for ever."""
+    done = manage("shell", "--no-imports", "-c", CANCEL_RECEIVES, DATA_DIR=str(tmp_path), REDIS_URL=redis.url)
+    assert done.stdout.split() == ["stuck", "0"], done.stdout + done.stderr
+
+
 def test_without_a_secret_key_it_makes_one_once_in_the_data_folder_for_its_owner_only(tmp_path):
     print_key = "from django.conf import settings; print(settings.SECRET_KEY)"
     first = manage("shell", "--no-imports", "-c", print_key, DATA_DIR=str(tmp_path))

@@ -1,6 +1,9 @@
 """Upload limits through a real server socket (`manage.py serve`, as `make run` starts it): a body over the limit is
 refused before it is read, and an accepted upload does not grow the server's memory."""
 
+import socket
+import time
+
 import pytest
 
 from analysis.bench.processes import Site, free_port, stop
@@ -11,6 +14,7 @@ from analysis.bench.strangers import (
     peak_memory_mb,
     undeclared_too_large,
 )
+from analysis.management.commands.serve import GRACEFUL_SHUTDOWN_SECONDS
 
 LIMIT = 1536 * 1024**2
 
@@ -46,3 +50,18 @@ def test_an_accepted_upload_of_a_gigabyte_does_not_grow_the_server(served):
     response, grown, _ = accepted_upload(port, key, process.pid)
     assert response.status_code == 201, response.text
     assert grown < 150, f"the server grew by {grown:.0f} MB for a 1 GiB upload"
+
+
+def test_a_server_stopped_while_an_upload_trickles_in_exits_all_the_same(served):
+    process, port, key = served
+    headers = (
+        f"POST /api/runs/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {10 * 1024**2}\r\n\r\n--x\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(headers.encode())
+        time.sleep(1)  # the request is with the application, waiting for the rest of its body
+        stopped = time.monotonic()
+        process.terminate()
+        process.wait(GRACEFUL_SHUTDOWN_SECONDS + 10)
+    assert time.monotonic() - stopped < GRACEFUL_SHUTDOWN_SECONDS + 10

@@ -44,6 +44,7 @@ from analysis.bench.strangers import (
     quota_race,
     undeclared_too_large,
 )
+from deepchecker_site.redis_hosts import channel_layer_host
 
 FILES_PER_USER = 6  # three copies of one picture and three others
 
@@ -199,8 +200,7 @@ class MessageLog:
     """Every progress message each run sends, with when it came, heard on the channel layer like a page."""
 
     def __init__(self, redis_url: str):
-        # read timeout as in the site's settings: longer than channels_redis's 5 s wait for a message
-        self.layer = RedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": 15}])
+        self.layer = RedisChannelLayer(hosts=[channel_layer_host(redis_url)])
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: list[str] = []
         self.listeners: list[asyncio.Task] = []

@@ -112,8 +112,14 @@ class Redis:
 
 
 def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, as a deployment stops a process; one still there 15 s later is killed, and that is an error."""
     process.terminate()
-    process.wait(15)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
 
 
 @contextmanager

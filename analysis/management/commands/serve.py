@@ -5,6 +5,8 @@ from django.core.management.base import BaseCommand
 
 from analysis.worker import listen_for_wake_ups, start_runner
 
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 
 class Command(BaseCommand):
     help = "Serve pages, static files and websockets on one port, and run the analyses in the same process."
@@ -24,7 +26,14 @@ class Command(BaseCommand):
 
         application = get_default_application()
         config = uvicorn.Config(
-            application, host=options["host"], port=options["port"], lifespan="off", ws="websockets", log_level="info"
+            application,
+            host=options["host"],
+            port=options["port"],
+            lifespan="off",
+            ws="websockets",
+            log_level="info",
+            # uvicorn would otherwise wait for ever on a request or a websocket's consumer that does not end
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(f"DeepChecker at {url}" + ("" if options["no_worker"] else " (analyses run here)"))
