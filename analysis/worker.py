@@ -22,7 +22,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.worker import Worker
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from analysis.models import Run
 
@@ -124,7 +124,13 @@ class Heartbeat:
     def _beat(self) -> None:
         try:
             while not self._done.wait(self.lease.total_seconds() / 6):
-                if not self.run.renew_lease(self.lease):
+                try:
+                    renewed = self.run.renew_lease(self.lease)
+                except DatabaseError as exc:  # a moment's trouble: the lease outlasts five more beats
+                    log.warning("lease of %s not renewed this time: %s", self.run.code, exc)
+                    connection.close()  # the next beat connects afresh
+                    continue
+                if not renewed:
                     self.lost = True
                     return
         finally:

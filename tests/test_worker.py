@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
 from django.utils import timezone
 from PIL import Image
 
@@ -59,6 +60,31 @@ def test_it_takes_the_oldest_run_first(alice):
     assert Run.claim_next("a", LEASE) == first
     assert Run.claim_next("b", LEASE) == second
     assert Run.claim_next("c", LEASE) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_heartbeat_goes_on_through_a_failed_renewal(alice, monkeypatch, caplog):
+    run = Run.objects.create(owner=alice)
+    claimed = Run.claim_next("test worker", LEASE)
+    renew = Run.renew_lease
+    calls = []
+
+    def renew_once_failing(self, lease):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise OperationalError("database table is locked")
+        return renew(self, lease)
+
+    monkeypatch.setattr(Run, "renew_lease", renew_once_failing)
+    started = timezone.now()
+    with worker.Heartbeat(claimed, timedelta(seconds=0.6)) as heartbeat:
+        deadline = time.monotonic() + 10
+        while len(calls) < 3:
+            assert time.monotonic() < deadline, calls
+            time.sleep(0.05)
+    assert not heartbeat.lost
+    assert Run.objects.get(pk=run.pk).lease_until > started + timedelta(seconds=0.6)  # later beats renewed it
+    assert "not renewed this time: database table is locked" in caplog.text
 
 
 @pytest.mark.django_db
