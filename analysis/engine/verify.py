@@ -50,6 +50,9 @@ class VerifyOptions:
     block_chance: float = 0.3
     tone_structure: float = 25.0  # variance of a block's tone with structure to compare
     tone_error: float = 0.25  # mean squared tone difference, as a share of that variance, of a block that agrees
+    pattern_sigmas: tuple[float, float] = (1.5, 12.0)  # band-pass of the tone: a band's width, a background's
+    pattern_structure: float = 4.0  # mean band-passed tone, over the noise floor, of a block that shows something
+    pattern_min_blocks: int = 5
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Alignment:
     # keypoints, the 8 dihedral views for a whole-image match
     chance: float = 0.0
     tone: float | None = None  # tone_agreement, where it was measured
+    pattern: float | None = None  # pattern_agreement, where it was measured
 
     @property
     def transform(self) -> Transform:
@@ -371,6 +375,37 @@ def tone_agreement(
         return None
     error = (blocks(off) ** 2 * weight).sum(axis=1) / count
     return float((error[toned] < options.tone_error * spread[toned]).mean())
+
+
+def pattern_agreement(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
+) -> float | None:
+    """Correlation, over the aligned blocks where either picture shows something, of how strongly each shows
+    it; None when either picture was kept without its tone or too few blocks show anything.
+
+    Blots of one layout have their bands in the same places, so their blocks agree in shape; what tells
+    them apart is which bands are strong and which faint. A copy keeps that order whatever its levels or JPEG;
+    another blot's lanes are strong and faint at random. Each picture's noise floor (its median block) is
+    taken off first, so that noise added to a copy does not drown a faint blot's order.
+    """
+    if first.check_tone is None or second.check_tone is None:
+        return None
+    target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_tone")
+    weight = as_blocks(valid.astype(np.float32), options.check_block)
+    count = weight.sum(axis=1)
+    whole = count >= 0.6 * options.check_block**2
+    if not whole.any():
+        return None
+    strengths = []
+    for picture in (target, warped):
+        structure = np.abs(as_blocks(band_pass(picture, options.pattern_sigmas), options.check_block))
+        strength = ((structure * weight).sum(axis=1) / np.maximum(count, 1.0))[whole]
+        strengths.append(np.maximum(strength - np.median(strength), 0.0))
+    one, other = strengths
+    shown = np.maximum(one, other) > options.pattern_structure
+    if shown.sum() < options.pattern_min_blocks or one[shown].std() == 0 or other[shown].std() == 0:
+        return None
+    return float(np.corrcoef(one[shown], other[shown])[0, 1])
 
 
 def _matched_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
