@@ -362,15 +362,14 @@ def tone_agreement(
     def blocks(values: np.ndarray) -> np.ndarray:
         return as_blocks(values.astype(np.float32), block)
 
-    weight = blocks(valid)
-    count = np.maximum(weight.sum(axis=1), 1e-6)
+    weight, count, covered = block_weights(valid, block)
 
     def variance(values: np.ndarray) -> np.ndarray:
         mean = (values * weight).sum(axis=1, keepdims=True) / count[:, None]
         return ((values - mean) ** 2 * weight).sum(axis=1) / count
 
     spread = np.maximum(variance(blocks(target)), variance(blocks(matched)))
-    toned = (count >= 0.6 * block * block) & (spread > options.tone_structure)
+    toned = covered & (spread > options.tone_structure)
     if not toned.any():
         return None
     error = (blocks(off) ** 2 * weight).sum(axis=1) / count
@@ -391,15 +390,13 @@ def pattern_agreement(
     if first.check_tone is None or second.check_tone is None:
         return None
     target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_tone")
-    weight = as_blocks(valid.astype(np.float32), options.check_block)
-    count = weight.sum(axis=1)
-    whole = count >= 0.6 * options.check_block**2
-    if not whole.any():
+    weight, count, covered = block_weights(valid, options.check_block)
+    if not covered.any():
         return None
     strengths = []
     for picture in (target, warped):
         structure = np.abs(as_blocks(band_pass(picture, options.pattern_sigmas), options.check_block))
-        strength = ((structure * weight).sum(axis=1) / np.maximum(count, 1.0))[whole]
+        strength = ((structure * weight).sum(axis=1) / count)[covered]
         strengths.append(np.maximum(strength - np.median(strength), 0.0))
     one, other = strengths
     shown = np.maximum(one, other) > options.pattern_structure
@@ -472,14 +469,13 @@ def block_correlations(
     def blocks(values: np.ndarray) -> np.ndarray:
         return as_blocks(values, block)
 
-    weight, a, b = blocks(valid.astype(np.float32)), blocks(band1), blocks(band2)
+    (weight, count, covered), a, b = block_weights(valid, block), blocks(band1), blocks(band2)
     gx, gy = blocks(cv2.Sobel(band1, cv2.CV_32F, 1, 0)), blocks(cv2.Sobel(band1, cv2.CV_32F, 0, 1))
-    count = np.maximum(weight.sum(axis=1), 1e-6)
     # A block holding one straight edge (a frame, an axis, a panel border) says nothing about whether
     # two figures share content: only blocks with structure in two directions count.
     xx, yy, xy = (gx * gx * weight).sum(axis=1), (gy * gy * weight).sum(axis=1), (gx * gy * weight).sum(axis=1)
     coherence = ((xx - yy) ** 2 + 4 * xy**2) / np.maximum((xx + yy) ** 2, 1e-6)
-    usable = (count >= 0.6 * block * block) & (coherence < options.check_max_coherence)
+    usable = covered & (coherence < options.check_max_coherence)
     a = a - (a * weight).sum(axis=1, keepdims=True) / count[:, None]
     b = b - (b * weight).sum(axis=1, keepdims=True) / count[:, None]
     var_a = (a * a * weight).sum(axis=1) / count
@@ -490,7 +486,7 @@ def block_correlations(
     flat[textured] = covariance[textured] / np.sqrt(var_a[textured] * var_b[textured])
     if strict:
         strong, weak = np.maximum(var_a, var_b), np.minimum(var_a, var_b)
-        lacking = (count >= 0.6 * block * block) & (strong > options.check_structure)
+        lacking = covered & (strong > options.check_structure)
         flat[lacking & (weak < options.check_one_sided * strong)] = -1.0
     return result
 
@@ -500,6 +496,14 @@ def as_blocks(values: np.ndarray, block: int) -> np.ndarray:
     rows, cols = values.shape[0] // block, values.shape[1] // block
     crop = values[: rows * block, : cols * block]
     return crop.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+
+
+def block_weights(valid: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per whole block: its pixels' weights (1 where valid), their count, and whether enough of it is valid
+    to be compared (60%)."""
+    weight = as_blocks(valid.astype(np.float32), block)
+    count = np.maximum(weight.sum(axis=1), 1e-6)
+    return weight, count, count >= 0.6 * block * block
 
 
 def to_check(matrix: np.ndarray, first: ItemFeatures, second: ItemFeatures) -> np.ndarray:
