@@ -7,7 +7,8 @@ python -m analysis.bench.growth --sizes 300 1000 --library
 
 False duplicates grow with the number of look-alike pairs, not of pictures: the table prints, per size and
 kind, the look-alike pairs (two pictures of one style from different originals), the false duplicates among
-them, that count per million look-alike pairs, and each false duplicate's confidence. The pictures of a
+them, that count per million look-alike pairs, the false findings of a copy inside one picture (no picture
+of the set holds one), and each false duplicate's confidence. The pictures of a
 smaller size are the first of a larger one, so files and features are drawn and read once and kept in
 --cache between sizes and between runs (a size that does not fit in one sitting can be run later on the same
 cache: only what is missing is drawn and read).
@@ -66,7 +67,7 @@ def main() -> int:
 
 
 _HEADER = (
-    f"  {'size':>6} {'kind':<6} {'look-alike pairs':>16} {'false':>5} {'per million':>11}  "
+    f"  {'size':>6} {'kind':<6} {'look-alike pairs':>16} {'false':>5} {'per million':>11} {'inside':>6}  "
     f"{'copies found':<14} seconds  confidence of each false duplicate"
 )
 
@@ -134,6 +135,11 @@ def _report(size: int, result: Result, dataset: Dataset, elapsed: float, pairs_b
     for (i, j), pair in found.items():
         if (i, j) not in truth:
             false[_kind(entries[i].look_alike)].append(pair.confidence)
+    # no picture of the set holds a copy of a part of itself: every finding inside one is false
+    inside: dict[str, int] = defaultdict(int)
+    for pair in result.pairs:
+        if pair.verdict == DUPLICATE and pair.within:
+            inside[_kind(entries[pair.first].look_alike)] += 1
     hits = len(truth & set(found))
     for kind in GROWTH_KINDS:
         pairs = pairs_by_kind[kind]
@@ -143,8 +149,8 @@ def _report(size: int, result: Result, dataset: Dataset, elapsed: float, pairs_b
         first = kind == GROWTH_KINDS[0]
         copies, seconds = (f"{hits}/{len(truth)}", f"{elapsed:.0f}") if first else ("", "")
         print(
-            f"  {size:>6} {kind:<6} {pairs:>16} {len(confidences):>5} {per_million:>11.2f}  {copies:<14} "
-            f"{seconds:>7}  {shown}"
+            f"  {size:>6} {kind:<6} {pairs:>16} {len(confidences):>5} {per_million:>11.2f} {inside[kind]:>6}  "
+            f"{copies:<14} {seconds:>7}  {shown}"
         )
     sys.stdout.flush()
 

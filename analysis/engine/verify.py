@@ -10,7 +10,7 @@ outside text and lines (a dense band-pass correlation, block by block).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -74,6 +74,7 @@ class Alignment:
     chance: float = 0.0
     tone: float | None = None  # tone_agreement, where it was measured
     pattern: float | None = None  # pattern_agreement, where it was measured
+    contradictions: int | None = None  # verify.contradictions, where it was counted
 
     @property
     def transform(self) -> Transform:
@@ -363,12 +364,7 @@ def tone_agreement(
         return as_blocks(values.astype(np.float32), block)
 
     weight, count, covered = block_weights(valid, block)
-
-    def variance(values: np.ndarray) -> np.ndarray:
-        mean = (values * weight).sum(axis=1, keepdims=True) / count[:, None]
-        return ((values - mean) ** 2 * weight).sum(axis=1) / count
-
-    spread = np.maximum(variance(blocks(target)), variance(blocks(matched)))
+    spread = np.maximum(block_variance(blocks(target), weight, count), block_variance(blocks(matched), weight, count))
     toned = covered & (spread > options.tone_structure)
     if not toned.any():
         return None
@@ -405,6 +401,26 @@ def pattern_agreement(
     return float(np.corrcoef(one[shown], other[shown])[0, 1])
 
 
+def contradictions(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
+) -> int:
+    """How many aligned blocks show structure in both pictures that differs, text and lines included.
+
+    Charts of one house style agree in their axes, grids, labels and the feet of their bars; where their data
+    differ, a bar's top, an error bar or a data point stands in one picture where the other shows another mark
+    or a grid line. A copy shows nothing else at the same place but where an annotation covers a mark.
+    Structure on one side only (an added label or arrow, a border) is not counted: that is what annotating does.
+    """
+    target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_gray", marks=True)
+    bands = band_pass(target), band_pass(warped)
+    correlation = block_correlations(*bands, valid, options.check_block, options).reshape(-1)
+    weight, count, _ = block_weights(valid, options.check_block)
+    one, other = (block_variance(as_blocks(band, options.check_block), weight, count) for band in bands)
+    strong, weak = np.maximum(one, other), np.minimum(one, other)
+    one_sided = (strong > options.check_structure) & (weak < options.check_one_sided * strong)
+    return int(((correlation < options.check_block_agreement) & ~one_sided).sum())
+
+
 def _matched_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """A uint8 -> float32 table that gives `values` the distribution of `reference` (histogram matching)."""
     quantiles = []
@@ -415,20 +431,23 @@ def _matched_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def _overlaid(
-    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, layer: str
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, layer: str, marks: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One layer of the two pictures' check images, the second warped onto the first (or the other way), and
-    where both show content.
+    where both show content (with `marks`, where both are, text and lines included).
 
     The comparison is made in the frame of whichever image shows the shared
     region at the higher resolution, so that nothing is compared aliased.
     """
-    picture2, content2 = getattr(second, layer), second.check_content
+    content1, content2 = first.check_content, second.check_content
+    if marks:
+        content1, content2 = np.ones_like(content1), np.ones_like(content2)
+    picture2 = getattr(second, layer)
     if mirrored:
         picture2, content2 = picture2[:, ::-1], content2[:, ::-1]
     full = to_check(matrix, first, second)
     images = [
-        (getattr(first, layer), first.check_content),
+        (getattr(first, layer), content1),
         (np.ascontiguousarray(picture2), np.ascontiguousarray(content2)),
     ]
     if abs(np.linalg.det(full[:2, :2])) < 1.0:
@@ -498,6 +517,12 @@ def as_blocks(values: np.ndarray, block: int) -> np.ndarray:
     return crop.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
 
 
+def block_variance(blocks: np.ndarray, weight: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Each block's variance over its valid pixels (as_blocks, block_weights)."""
+    mean = (blocks * weight).sum(axis=1, keepdims=True) / count[:, None]
+    return ((blocks - mean) ** 2 * weight).sum(axis=1) / count
+
+
 def block_weights(valid: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per whole block: its pixels' weights (1 where valid), their count, and whether enough of it is valid
     to be compared (60%)."""
@@ -547,17 +572,11 @@ def lift(
         corners = place(np.array([region[:2], region[2:]], np.float32), box, size)
         return (float(corners[0, 0]), float(corners[0, 1]), float(corners[1, 0]), float(corners[1, 1]))
 
-    return Alignment(
-        inliers=alignment.inliers,
-        mirrored=alignment.mirrored,
+    return replace(
+        alignment,
         matrix=matrix,
         points1=place(alignment.points1, first_box, first_size),
         points2=place(alignment.points2, second_box, second_size),
         region1=place_box(alignment.region1, first_box, first_size),
         region2=place_box(alignment.region2, second_box, second_size),
-        content=alignment.content,
-        blocks=alignment.blocks,
-        matches=alignment.matches,
-        chance=alignment.chance,
-        tone=alignment.tone,
     )

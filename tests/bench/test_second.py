@@ -77,3 +77,28 @@ def test_the_growth_run_counts_look_alike_pairs_of_one_style_from_different_orig
     assert dict(_look_alike_pairs(pictures)) == {"chart": 2, "blot": 0}
     kept = [entry("k", "f1", "chart_0"), entry("m", "f9", "chart_0")]
     assert _look_alike_pairs(pictures[:2], kept)["chart"] == 3  # a-m, b-k, b-m
+
+
+def test_the_growth_run_reports_false_duplicates_per_kind_and_copies_found_inside_one_picture(capsys):
+    from analysis.bench.dataset import Dataset, Entry
+    from analysis.bench.growth import _report
+    from analysis.engine.pipeline import DUPLICATE, Item, Pair, Result
+
+    entries = [
+        Entry("a.png", {"f1"}, "original", "chart_0"),
+        Entry("b.png", {"f2"}, "original", "chart_0"),
+        Entry("c.jpg", {"f1"}, "noise", "chart_0"),
+        Entry("d.png", {"f3"}, "original", "blot_0"),
+    ]
+    items = [Item(entry.name, (100, 100), 50) for entry in entries]
+    pairs = [
+        Pair(0, 2, None, 40, DUPLICATE, None, 0.99),  # a copy found
+        Pair(0, 1, None, 30, DUPLICATE, None, 0.95),  # two charts of one style: false
+        Pair(3, 3, None, 9, DUPLICATE, None, 0.6),  # a blot "copied inside itself": false
+    ]
+    result = Result(items, [], pairs, [], None, {})
+    _report(4, result, Dataset(Path("."), entries), 1.0, {"chart": 2, "blot": 0, "cells": 0})
+    rows = {line.split()[1]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["chart"][2:6] == ["2", "1", "500000.00", "0"] and rows["chart"][6] == "1/1"
+    assert rows["blot"][2:6] == ["0", "0", "0.00", "1"]
+    assert rows["cells"][2:6] == ["0", "0", "0.00", "0"]
