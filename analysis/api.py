@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analysis.access import get_run_for_user
 from analysis.exports import csv_response, pair_json, run_json
 from analysis.forms import TOO_MANY_FILES, UploadForm
 from analysis.models import ApiToken, Library, Review, Run
 from analysis.throttling import throttled, too_many_json
-from analysis.views import _get_run_for_user
 
 
 def token_required(view: Callable) -> Callable:
@@ -74,7 +74,7 @@ def runs(request: HttpRequest) -> JsonResponse:
 @token_required
 @require_GET
 def run(request: HttpRequest, code: UUID) -> JsonResponse:
-    found = _get_run_for_user(request, code)
+    found = get_run_for_user(request, code)
     details = _described(request, found)
     details["duplicate_groups"] = [
         [member.name for member in group.members.all()] for group in found.groups.prefetch_related("members__item")
@@ -86,7 +86,7 @@ def run(request: HttpRequest, code: UUID) -> JsonResponse:
 @token_required
 @require_GET
 def pairs(request: HttpRequest, code: UUID) -> JsonResponse:
-    found = _get_run_for_user(request, code)
+    found = get_run_for_user(request, code)
     chosen = list(found.pairs.select_related("first", "second"))
     if request.GET.get("verdict"):
         chosen = [pair for pair in chosen if pair.verdict == request.GET["verdict"]]
@@ -97,7 +97,7 @@ def pairs(request: HttpRequest, code: UUID) -> JsonResponse:
 @token_required
 @require_GET
 def pairs_csv(request: HttpRequest, code: UUID) -> HttpResponse:
-    return csv_response(_get_run_for_user(request, code), every=request.GET.get("all") == "1")
+    return csv_response(get_run_for_user(request, code), every=request.GET.get("all") == "1")
 
 
 @token_required

@@ -9,7 +9,7 @@ from django.db.models import Sum
 
 from analysis.engine.sources import is_image_or_pdf
 from analysis.models import Library, Review, Run, Upload
-from analysis.worker import announce_queued
+from analysis.wakeups import announce_queued
 
 TOO_MANY_FILES = "At most {limit} files in one analysis."
 

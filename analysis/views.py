@@ -15,18 +15,14 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from analysis.access import get_item_for_user, get_library_for_user, get_run_for_user
 from analysis.engine.stages import FINDINGS
 from analysis.exports import csv_response, report_context, report_pdf
 from analysis.forms import TOO_MANY_FILES, ApiKeyForm, ReviewForm, SignUpForm, UploadForm
 from analysis.fragments import REVIEW_FILTERS, TOP_PAIRS, run_context
-from analysis.models import ApiToken, Item, Library, Review, Run
+from analysis.models import ApiToken, Library, Review
 from analysis.pixels import overlay_jpeg, pair_drawing, pair_findings, pair_sides, pair_views, panel_jpeg
 from analysis.throttling import signup_open, throttled, too_many
-
-
-def _get_run_for_user(request: HttpRequest, code: UUID) -> Run:
-    """The one place where access to a run is checked: anyone else gets 404, as for a run that does not exist."""
-    return get_object_or_404(Run.objects.visible_to(request.user), code=code)
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,7 +58,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     asked = request.GET.get("top", "")
     top = min(int(asked), 1000) if asked.isdigit() and int(asked) > TOP_PAIRS else TOP_PAIRS
     review = request.GET.get("review", "")
@@ -75,7 +71,7 @@ def run_detail(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def run_cancel(request: HttpRequest, code: UUID) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     run.request_cancel()
     if request.htmx:
         return render(request, "analysis/run_detail.html#progress", run_context(run))
@@ -85,7 +81,7 @@ def run_cancel(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def run_delete(request: HttpRequest, code: UUID) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     if not run.is_over:
         return HttpResponse("Cancel the analysis before deleting it.", status=409)
     run.delete_with_files()
@@ -95,7 +91,7 @@ def run_delete(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     return csv_response(run, every=request.GET.get("all") == "1")
 
 
@@ -103,7 +99,7 @@ def run_csv(request: HttpRequest, code: UUID) -> HttpResponse:
 @require_GET
 @csp_update({"style-src": [UNSAFE_INLINE]})  # the report is one file: its styles are in it
 def run_report(request: HttpRequest, code: UUID) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     response = render(request, "analysis/report.html", report_context(run))
     response["Content-Disposition"] = f'attachment; filename="{run.file_name("report", "html")}"'
     return response
@@ -112,7 +108,7 @@ def run_report(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 @require_GET
 def run_report_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     html = render_to_string("analysis/report.html", report_context(run), request)
     response = HttpResponse(report_pdf(html), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{run.file_name("report", "pdf")}"'
@@ -122,7 +118,7 @@ def run_report_pdf(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     # a pair with no verdict is no finding: it has no evidence to draw, and is only in the all-pairs CSV
     pair = get_object_or_404(run.pairs.select_related("first", "second"), rank=rank, verdict__in=FINDINGS)
     form = ReviewForm(request.POST or None)
@@ -145,7 +141,7 @@ def pair_detail(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
 @login_required
 @require_GET
 def pair_overlay(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
-    run = _get_run_for_user(request, code)
+    run = get_run_for_user(request, code)
     pair = get_object_or_404(
         run.pairs.select_related("first", "second"), rank=rank, verdict__in=FINDINGS, matrix__isnull=False
     )
@@ -155,7 +151,7 @@ def pair_overlay(request: HttpRequest, code: UUID, rank: int) -> HttpResponse:
 @login_required
 @require_GET
 def item_picture(request: HttpRequest, code: UUID, number: int, size: str) -> FileResponse:
-    item = _get_item(request, code, number)
+    item = get_item_for_user(request, code, number)
     picture = {"thumbnail": item.thumbnail, "view": item.preview}.get(size)
     if not picture:
         raise Http404("no picture of this item")
@@ -165,7 +161,7 @@ def item_picture(request: HttpRequest, code: UUID, number: int, size: str) -> Fi
 @login_required
 @require_GET
 def item_panel(request: HttpRequest, code: UUID, number: int, panel: int) -> HttpResponse:
-    item = _get_item(request, code, number)
+    item = get_item_for_user(request, code, number)
     if not item.preview or not 1 <= panel <= len(item.panels):
         raise Http404("no such panel")
     # ?size=view: at the resolution of the figure's view, for the pair page; else a thumbnail
@@ -176,24 +172,14 @@ def item_panel(request: HttpRequest, code: UUID, number: int, panel: int) -> Htt
 @login_required
 @require_GET
 def item_original(request: HttpRequest, code: UUID, number: int) -> FileResponse:
-    item = _get_item(request, code, number)
+    item = get_item_for_user(request, code, number)
     if item.upload is None:
         raise Http404("the original file is gone")
     filename = item.upload.name.rsplit("/", 1)[-1]
     return FileResponse(item.upload.file.open("rb"), as_attachment=True, filename=filename)
 
 
-def _get_item(request: HttpRequest, code: UUID, number: int) -> Item:
-    run = _get_run_for_user(request, code)
-    return get_object_or_404(run.items.select_related("upload"), number=number)
-
-
 LIBRARY_PAGE = 60
-
-
-def _get_library_for_user(request: HttpRequest, code: UUID) -> Library:
-    """A library its owner or a member of its group may use; anyone else gets 404."""
-    return get_object_or_404(Library.objects.usable_by(request.user), code=code)
 
 
 @login_required
@@ -206,7 +192,7 @@ def library_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def library_detail(request: HttpRequest, code: UUID) -> HttpResponse:
-    library = _get_library_for_user(request, code)
+    library = get_library_for_user(request, code)
     entries = Paginator(library.entries.select_related("kept_by", "run"), LIBRARY_PAGE)
     page = entries.get_page(request.GET.get("page"))
     for entry in page:
@@ -218,7 +204,7 @@ def library_detail(request: HttpRequest, code: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def library_entry_remove(request: HttpRequest, code: UUID, key: str) -> HttpResponse:
-    library = _get_library_for_user(request, code)
+    library = get_library_for_user(request, code)
     entry = get_object_or_404(library.entries.select_related("library"), key=key)
     if not entry.removable_by(request.user):
         raise PermissionDenied("only who kept a picture, or the library's owner, may remove it")
@@ -229,7 +215,7 @@ def library_entry_remove(request: HttpRequest, code: UUID, key: str) -> HttpResp
 @login_required
 @require_GET
 def library_entry_picture(request: HttpRequest, code: UUID, key: str) -> FileResponse:
-    library = _get_library_for_user(request, code)
+    library = get_library_for_user(request, code)
     entry = get_object_or_404(library.entries, key=key)
     if not entry.thumbnail:
         raise Http404("no picture of this entry")

@@ -1,11 +1,10 @@
 """The background worker: takes runs from the database, which is the queue of record, and runs the engine.
 
-Channel messages only wake a worker up; a lost message costs at most POLL_SECONDS. A worker holds its run
+Channel messages only wake a worker up (wakeups.py); a lost message costs at most POLL_SECONDS. A worker holds its run
 by a lease that a heartbeat renews; when the worker dies, another one takes the run once the lease has run
 out, up to JOB_MAX_ATTEMPTS attempts in all. Blocking code: it runs in a thread of its own.
 """
 
-import asyncio
 import logging
 import os
 import platform
@@ -18,52 +17,17 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from channels.worker import Worker
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
 from analysis.models import Run
+from analysis.wakeups import POLL_SECONDS, notify
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_CHANNEL = "analysis"
-POLL_SECONDS = 2.0
 HAND_BACK_SECONDS = 1.0  # a stopping worker's run is back in the queue within this, wherever the engine is
 PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of a run: two per second at most
 STOP_CHECK_INTERVAL = 1.0
-
-
-def queue_message(run_pk: int) -> dict:
-    """The wake-up for the workers: only the id, the database holds the rest."""
-    return {"type": "run.queued", "run": run_pk}
-
-
-def announce_queued(run_pk: int) -> None:
-    """Wakes a worker; when the channel layer is down the workers still find the run within POLL_SECONDS."""
-    try:
-        async_to_sync(get_channel_layer().send)(ANALYSIS_CHANNEL, queue_message(run_pk))
-    except Exception as exc:
-        log.warning("no worker woken for run %s: %s", run_pk, exc)
-
-
-async def listen_for_wake_ups(application) -> None:
-    """Feeds the analysis channel to RunWorker for as long as the process lives, through channel-layer outages."""
-    while True:
-        try:
-            await Worker(application, [ANALYSIS_CHANNEL], get_channel_layer()).arun()
-        except Exception as exc:
-            log.warning("wake-ups not heard (%s); listening again in %s s", exc, POLL_SECONDS)
-        await asyncio.sleep(POLL_SECONDS)
-
-
-def notify(run: Run) -> None:
-    """Tells the run's open pages to redraw from the database; a channel layer that is down costs only that."""
-    try:
-        async_to_sync(get_channel_layer().group_send)(run.group_name, {"type": "run.changed"})
-    except Exception as exc:  # Redis restarting, say: the page catches up when it reconnects
-        log.warning("progress of %s not announced: %s", run.code, exc)
 
 
 SOFTWARE = [

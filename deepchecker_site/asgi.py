@@ -13,7 +13,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from analysis import consumers, routing  # noqa: E402
 from analysis.middleware import RequestSizeLimit  # noqa: E402
-from analysis.worker import ANALYSIS_CHANNEL  # noqa: E402
+from analysis.wakeups import ANALYSIS_CHANNEL  # noqa: E402
 
 # One server on one port serves the pages, their static files and the websockets, with no collectstatic step.
 application = ProtocolTypeRouter(

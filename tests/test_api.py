@@ -10,7 +10,8 @@ from django.test import Client
 
 from analysis.engine.report import CSV_COLUMNS
 from analysis.models import ApiToken, Library, Run
-from analysis.worker import ANALYSIS_CHANNEL, QueueRunner
+from analysis.wakeups import ANALYSIS_CHANNEL
+from analysis.worker import QueueRunner
 from tests.conftest import png_upload
 from tests.images import scene
 from tests.layers import received

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from analysis.models import Run
-from analysis.worker import ANALYSIS_CHANNEL
+from analysis.wakeups import ANALYSIS_CHANNEL
 from tests.layers import received
 
 

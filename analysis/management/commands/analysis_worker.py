@@ -4,7 +4,8 @@ import signal
 from channels.routing import get_default_application
 from django.core.management.base import BaseCommand
 
-from analysis.worker import listen_for_wake_ups, start_runner
+from analysis.wakeups import listen_for_wake_ups
+from analysis.worker import start_runner
 
 
 class Command(BaseCommand):

@@ -3,7 +3,8 @@ import asyncio
 from channels.routing import get_default_application
 from django.core.management.base import BaseCommand
 
-from analysis.worker import listen_for_wake_ups, start_runner
+from analysis.wakeups import listen_for_wake_ups
+from analysis.worker import start_runner
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
