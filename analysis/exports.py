@@ -82,7 +82,7 @@ def run_json(run: Run) -> dict:
         "stage_total": run.stage_total,
         "clip_model": run.clip_model,
         "library": str(run.library.code) if run.library else None,
-        "kept_in_library": run.keep,
+        "kept_in_library": run.keeps_pictures,
         "items": run.item_count,
         "skipped": run.skipped_count,
         "pairs_verified": run.pairs_verified,

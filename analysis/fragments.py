@@ -37,7 +37,7 @@ def stage_rows(run: Run) -> list[StageRow]:
             state = "current"
         else:
             state = "waiting"
-        if (key == "library" and not run.library_id) or (key == "keeping" and not (run.library_id and run.keep)):
+        if (key == "library" and not run.library_id) or (key == "keeping" and not run.keeps_pictures):
             continue
         if key == "clip" and state == "done" and run.clip_notice:
             state = "skipped"

@@ -18,11 +18,18 @@ from django.utils.text import slugify
 from analysis.engine.confidence import band
 from analysis.engine.names import library_name, panel_name
 from analysis.engine.report import PairRow
-from analysis.engine.stages import DUPLICATE
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
     from analysis.engine import library as engine_library
-    from analysis.engine.pipeline import Result
+
+
+VIEW, THUMBNAIL = "", "-thumb"
+PICTURE_SIZES = (VIEW, THUMBNAIL)
+
+
+def picture_file(folder: str, key: str, size: str = VIEW) -> str:
+    """The file of a picture's view or thumbnail (VIEW, THUMBNAIL) in a folder under MEDIA_ROOT."""
+    return f"{folder}/{key}{size}.jpg"
 
 
 def upload_path(upload: "Upload", filename: str) -> str:
@@ -227,115 +234,18 @@ class Run(models.Model):
     def preview_folder(self) -> str:
         return f"{self.folder}/previews"
 
+    @property
+    def keeps_pictures(self) -> bool:
+        """Whether its pictures go into the library it is checked against, for later analyses."""
+        return self.keep and self.library_id is not None
+
     def delete_with_files(self) -> None:
         self.delete()
         shutil.rmtree(Path(settings.MEDIA_ROOT) / self.folder, ignore_errors=True)
 
-    def store_result(self, result: "Result") -> None:
-        """Replaces whatever an earlier attempt stored, so that re-running gives no duplicate rows.
-
-        Library entries that were compared are stored as items too, with copies of their pictures, so that the
-        run shows its evidence whatever later becomes of the library; an entry removed meanwhile is left out.
-        """
-        uploads = {upload.name: upload for upload in self.uploads.all()}
-        entries = LibraryEntry.objects.select_related("library").in_bulk(
-            [item.library for item in result.items if item.library], field_name="key"
-        )
-        stored = [number for number, item in enumerate(result.items) if not item.library or item.library in entries]
-        with transaction.atomic():
-            self.groups.all().delete()
-            self.items.all().delete()  # and their pairs
-            rows = []
-            for number in stored:
-                item = result.items[number]
-                upload = uploads.get(item.name.split("#", 1)[0])
-                row = Item(
-                    run=self,
-                    number=number,
-                    name=item.name,
-                    upload=upload,
-                    width=item.original_size[0],
-                    height=item.original_size[1],
-                    keypoints=item.keypoints,
-                    content_hash=_content_hash(upload, item.name),
-                    kind=item.kind,
-                    page=None if item.page is None else item.page + 1,
-                    preview=f"{self.preview_folder}/{item.preview}.jpg" if item.preview else "",
-                    thumbnail=f"{self.preview_folder}/{item.preview}-thumb.jpg" if item.preview else "",
-                    panels=[list(box) for box in item.panels],
-                    chart=item.chart,
-                    placement=[list(row) for row in item.placement] if item.placement else None,
-                )
-                if item.library:
-                    entries[item.library].describe(row, self.preview_folder)
-                rows.append(row)
-            items = dict(zip(stored, Item.objects.bulk_create(rows), strict=True))
-            Item.objects.bulk_create(
-                Item(run=self, name=lost.name, upload=uploads.get(lost.name.split("#", 1)[0]), skipped=lost.reason)
-                for lost in result.skipped
-            )
-            pairs = [pair for pair in result.pairs if pair.first in items and pair.second in items]
-            Pair.objects.bulk_create(
-                Pair(
-                    run=self,
-                    rank=rank,
-                    first=items[pair.first],
-                    second=items[pair.second],
-                    clip_score=pair.clip_score,
-                    local_matches=pair.local_matches,
-                    verdict=pair.verdict,
-                    transform=pair.transform,
-                    content=pair.alignment.content if pair.alignment else None,
-                    region1=list(pair.alignment.region1) if pair.alignment else None,
-                    region2=list(pair.alignment.region2) if pair.alignment else None,
-                    points1=pair.alignment.points1.round(4).tolist() if pair.alignment else [],
-                    points2=pair.alignment.points2.round(4).tolist() if pair.alignment else [],
-                    matrix=pair.alignment.matrix.round(6).tolist() if pair.alignment else None,
-                    mirrored=pair.alignment.mirrored if pair.alignment else False,
-                    confidence=round(pair.confidence, 4),
-                    first_panel=pair.first_panel,
-                    second_panel=pair.second_panel,
-                )
-                for rank, pair in enumerate(pairs, start=1)
-            )
-            groups = [[place for place in group if place[0] in items] for group in result.groups]
-            groups = [group for group in groups if len(group) > 1]
-            for number, places in enumerate(groups, start=1):
-                group = Group.objects.create(run=self, number=number)
-                GroupMember.objects.bulk_create(
-                    GroupMember(group=group, item=items[index], panel=panel) for index, panel in places
-                )
-            if self.keep and self.library is not None:
-                self.library.record(self, [items[number] for number in range(len(result.own_items))])
-            self.item_count = len(result.own_items)
-            self.skipped_count = len(result.skipped)
-            self.pairs_verified = len(pairs)
-            self.duplicate_count = sum(pair.verdict == DUPLICATE for pair in pairs)
-            self.group_count = len(groups)
-            self.clip_notice = result.clip_notice or ""
-            self.timings = {stage: round(seconds, 2) for stage, seconds in result.timings.items()}
-            self.save(
-                update_fields=[
-                    "item_count",
-                    "skipped_count",
-                    "pairs_verified",
-                    "duplicate_count",
-                    "group_count",
-                    "clip_notice",
-                    "timings",
-                ]
-            )
-
     def library_key(self, number: int) -> str:
         """The library key of this run's item `number`: the same on every attempt, so keeping again replaces."""
         return f"{self.code.hex}{number:06d}"
-
-
-def _content_hash(upload: "Upload | None", name: str) -> str:
-    """Same file content and same place in it (page, embedded image): the same item, whatever the run."""
-    if upload is None:
-        return ""
-    return hashlib.sha256(f"{upload.sha256}{name[len(upload.name) :]}".encode()).hexdigest()
 
 
 class Upload(models.Model):
@@ -672,57 +582,21 @@ class Library(models.Model):
         """Where its features, indexes and pictures live, relative to MEDIA_ROOT."""
         return f"libraries/{self.code}"
 
-    def picture(self, key: str, suffix: str = "") -> str:
-        """A kept picture's view (or, with suffix "-thumb", its thumbnail), relative to MEDIA_ROOT."""
-        return f"{self.folder}/{key}{suffix}.jpg"
+    def picture(self, key: str, size: str = VIEW) -> str:
+        """A kept picture's view or thumbnail, relative to MEDIA_ROOT."""
+        return picture_file(self.folder, key, size)
 
     def indexes(self) -> "engine_library.Library":
         from analysis.engine.library import Library as Indexes  # FAISS: loaded where a library is used
 
         return Indexes(Path(settings.MEDIA_ROOT) / self.folder)
 
-    def keep(self, run: Run, result: "Result") -> None:
-        """Puts a run's own items in the indexes, with copies of their pictures; their rows come with the run's
-        results (`record`), so an attempt that is cut off before storing leaves no row without features."""
-        for number, (entry, item) in enumerate(zip(result.kept, result.own_items, strict=True)):
-            entry.key = run.library_key(number)
-            if item.preview:
-                for suffix in ("", "-thumb"):
-                    _copy(f"{run.preview_folder}/{item.preview}{suffix}.jpg", self.picture(entry.key, suffix))
-        self.indexes().add(result.kept)
-
-    def record(self, run: Run, items: list["Item"]) -> None:
-        """The rows of the items `keep` put in the indexes."""
-        entries = []
-        for item in items:
-            key = run.library_key(item.number)
-            entries.append(
-                LibraryEntry(
-                    library=self,
-                    key=key,
-                    name=item.name,
-                    content_hash=item.content_hash,
-                    width=item.width,
-                    height=item.height,
-                    kind=item.kind,
-                    page=item.page,
-                    panels=item.panels,
-                    chart=item.chart,
-                    preview=self.picture(key) if item.preview else "",
-                    thumbnail=self.picture(key, "-thumb") if item.preview else "",
-                    run=run,
-                    kept_by=run.owner,
-                    uploaded=run.created,
-                )
-            )
-        LibraryEntry.objects.bulk_create(entries)
-
     def forget(self, keys: list[str]) -> None:
         """Removes entries: from the indexes first, so that no later analysis finds an entry without a row."""
         self.indexes().remove(keys)
         for key in keys:
-            for suffix in ("", "-thumb"):
-                (Path(settings.MEDIA_ROOT) / self.picture(key, suffix)).unlink(missing_ok=True)
+            for size in PICTURE_SIZES:
+                (Path(settings.MEDIA_ROOT) / self.picture(key, size)).unlink(missing_ok=True)
         self.entries.filter(key__in=keys).delete()
 
     def forget_run(self, run: Run) -> None:
@@ -765,20 +639,3 @@ class LibraryEntry(models.Model):
 
     def removable_by(self, user) -> bool:
         return user.is_staff or user.pk in (self.kept_by_id, self.library.owner_id)
-
-    def describe(self, item: Item, preview_folder: str) -> None:
-        """Makes `item` of a later run this entry, with copies of its pictures in that run's folder."""
-        item.library_entry, item.library_origin, item.content_hash = self, self.origin, self.content_hash
-        item.kind, item.page = self.kind, self.page
-        if self.preview:
-            item.preview = f"{preview_folder}/library-{self.key}.jpg"
-            item.thumbnail = f"{preview_folder}/library-{self.key}-thumb.jpg"
-            _copy(self.preview.name, item.preview.name)
-            _copy(self.thumbnail.name, item.thumbnail.name)
-
-
-def _copy(source: str, target: str) -> None:
-    """A copy of a file under MEDIA_ROOT (names relative to it)."""
-    root = Path(settings.MEDIA_ROOT)
-    (root / target).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(root / source, root / target)

@@ -7,19 +7,16 @@ out, up to JOB_MAX_ATTEMPTS attempts in all. Blocking code: it runs in a thread 
 
 import logging
 import os
-import platform
 import socket
 import threading
 import time
 import uuid
-from dataclasses import asdict
 from datetime import timedelta
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
+from analysis import results
 from analysis.models import Run
 from analysis.wakeups import POLL_SECONDS, notify
 
@@ -28,40 +25,6 @@ log = logging.getLogger(__name__)
 HAND_BACK_SECONDS = 1.0  # a stopping worker's run is back in the queue within this, wherever the engine is
 PROGRESS_INTERVAL = 0.5  # seconds between two progress messages of a run: two per second at most
 STOP_CHECK_INTERVAL = 1.0
-
-
-SOFTWARE = [
-    "deepchecker",
-    "django",
-    "channels",
-    "torch",
-    "torchvision",
-    "open-clip-torch",
-    "opencv-python-headless",
-    "numpy",
-    "pillow",
-    "pypdfium2",
-    "faiss-cpu",
-]
-
-
-def software_versions() -> dict[str, str]:
-    """What a report must name so that the same inputs give the same findings again."""
-
-    def installed(package: str) -> str:
-        try:
-            return version(package)
-        except PackageNotFoundError:
-            return "not installed"
-
-    return {"python": platform.python_version(), **{package: installed(package) for package in SOFTWARE}}
-
-
-def library_setup(run: Run, indexes) -> dict:
-    """What a report must say of the library a run was checked against: its findings depend on what it held."""
-    if indexes is None:
-        return {"library": None}
-    return {"library": {"name": str(run.library), "entries": indexes.size, "keep": run.keep}}
 
 
 class RunLost(Exception):
@@ -247,40 +210,28 @@ class QueueRunner:
 
     def _analyse(self, run: Run) -> None:
         # imported here: the web process serves pages without loading torch
-        from analysis.engine.pipeline import Cancelled, Options, find_duplicates
+        from analysis.engine.pipeline import Cancelled, find_duplicates
         from analysis.engine.sources import SourceFile
 
         announce = Announcer(run)
         announce()
-        library = run.library
-        keeping = library is not None and run.keep
         with Heartbeat(run, self.lease) as heartbeat:
             try:
                 files = [SourceFile(upload.file.path, upload.name) for upload in run.uploads.all()]
-                options = Options(
-                    model=run.clip_model,
-                    clip_weights=settings.CLIP_WEIGHTS if run.clip_model == settings.CLIP_MODEL else None,
-                    clip_cache_dir=settings.CLIP_CACHE_DIR,
-                    workers=settings.ENGINE_WORKERS,
-                    preview_dir=str(Path(settings.MEDIA_ROOT) / run.preview_folder),
-                )
-                indexes = library.indexes() if library else None
-                if keeping and library.entries.filter(run=run).exists():
-                    library.forget_run(run)  # an earlier attempt's pictures: not to be found as copies of themselves
-                run.record_setup(asdict(options) | library_setup(run, indexes), software_versions())
+                options, indexes = results.prepare(run)
                 result = find_duplicates(
                     files, options, StageReporter(run, announce), StopWatch(run, self, heartbeat), indexes
                 )
-                if keeping:
+                if run.keeps_pictures:
                     run.set_stage("keeping", 0, len(result.kept))
                     announce()
                     started = time.perf_counter()
-                    library.keep(run, result)
+                    results.keep_in_library(run, result)
                     result.timings["keeping"] = time.perf_counter() - started
                 with transaction.atomic():
                     if not run.holds_lease():
                         raise RunLost
-                    run.store_result(result)
+                    results.store_result(run, result)
                     if result.items:
                         run.finish(Run.Status.DONE)
                     else:
@@ -302,8 +253,8 @@ class QueueRunner:
             except Exception:
                 log.exception("analysis %s failed", run.code)
                 run.finish(Run.Status.FAILED, "the analysis stopped on an internal error; it is logged on the server")
-                if keeping:
-                    library.forget_run(run)
+                if run.keeps_pictures:
+                    run.library.forget_run(run)
             finally:
                 announce.now()
 

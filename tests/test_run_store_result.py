@@ -5,6 +5,7 @@ from django.core.files.base import ContentFile
 from analysis.engine.pipeline import Options, find_duplicates
 from analysis.engine.sources import SourceFile
 from analysis.models import Group, Item, Pair, Run, Upload
+from analysis.results import store_result
 from tests.images import save, scene
 
 
@@ -32,7 +33,7 @@ def analyse(run: Run):
 
 @pytest.mark.django_db
 def test_it_stores_items_pairs_groups_and_counts(run: Run):
-    run.store_result(analyse(run))
+    store_result(run, analyse(run))
     run.refresh_from_db()
     assert (run.item_count, run.skipped_count, run.duplicate_count, run.group_count) == (3, 1, 1, 1)
     assert run.clip_notice == "semantic ranking turned off: CLIP was not run"
@@ -64,7 +65,7 @@ def test_it_stores_findings_at_panel_level_and_copies_inside_a_figure(run: Run, 
     upload = Upload.objects.create(run=run, name="e/panel.png", size=path.stat().st_size, sha256="3" * 64)
     upload.file.save("panel.png", ContentFile((tmp_path / "panel.png").read_bytes()))
 
-    run.store_result(analyse(run))
+    store_result(run, analyse(run))
     figure_item = Item.objects.get(run=run, name="d/figure.png")
     assert figure_item.panels == [pytest.approx([40, 40, 440, 340], abs=2), pytest.approx([500, 40, 900, 340], abs=2)]
     names = {frozenset((pair.first_name, pair.second_name)): pair for pair in run.pairs.filter(verdict="duplicate")}
@@ -80,9 +81,9 @@ def test_it_stores_findings_at_panel_level_and_copies_inside_a_figure(run: Run, 
 @pytest.mark.django_db
 def test_storing_again_replaces_the_earlier_rows(run: Run):
     result = analyse(run)
-    run.store_result(result)
+    store_result(run, result)
     counts = (Item.objects.count(), Pair.objects.count(), Group.objects.count())
-    run.store_result(result)
+    store_result(run, result)
     assert (Item.objects.count(), Pair.objects.count(), Group.objects.count()) == counts
 
 

@@ -7,10 +7,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.engine.library import Library
-from analysis.engine.pipeline import Options, find_duplicates
+from analysis.engine.pipeline import find_duplicates
 from analysis.engine.report import write_csv
 from analysis.engine.sources import collect_files
 from analysis.engine.stages import DUPLICATE, SIMILAR, STAGES
+from analysis.results import engine_options
 
 
 class StageProgress:
@@ -50,12 +51,12 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", help="image files, PDFs, or folders to search")
         parser.add_argument("--csv", required=True, type=Path, help="where to write the pairs")
         parser.add_argument("--model", default=settings.CLIP_MODEL, help="CLIP model: ViT-B-32, ViT-B-16 or ViT-L-14")
-        parser.add_argument("--weights", default=settings.CLIP_WEIGHTS, help="a local CLIP weights file")
+        parser.add_argument("--weights", help="a local CLIP weights file (default: the site's, for its model)")
         parser.add_argument("--no-clip", action="store_true", help="skip the semantic ranking")
         parser.add_argument(
             "--top", type=int, default=50, help="pairs without a verdict to add to the CSV (default 50)"
         )
-        parser.add_argument("--workers", type=int, default=settings.ENGINE_WORKERS, help="reading processes")
+        parser.add_argument("--workers", type=int, help="reading processes (default: the site's ENGINE_WORKERS)")
         parser.add_argument("--library", type=Path, help="a library folder: also check against the pictures kept there")
         parser.add_argument("--keep", action="store_true", help="keep these pictures in the library (needs --library)")
 
@@ -68,15 +69,12 @@ class Command(BaseCommand):
             self.stderr.write(f"{lost.name}: {lost.reason}")
         if not files:
             raise CommandError("nothing to analyse: none of the paths holds a file")
-        engine_options = Options(
-            model=options["model"],
-            use_clip=not options["no_clip"],
-            clip_weights=options["weights"],
-            clip_cache_dir=settings.CLIP_CACHE_DIR,
-            workers=options["workers"],
+        given = {"clip_weights": options["weights"], "workers": options["workers"]}
+        engine = engine_options(
+            options["model"], use_clip=not options["no_clip"], **{k: v for k, v in given.items() if v is not None}
         )
         progress = StageProgress(sys.stderr)
-        result = find_duplicates(files, engine_options, progress, library=library)
+        result = find_duplicates(files, engine, progress, library=library)
         progress.finish()
         if not result.items:
             reasons = "; ".join(f"{s.name}: {s.reason}" for s in result.skipped[:5])
