@@ -19,12 +19,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 from analysis.bench.dataset import REPEATED_INSIDE, TRANSFORMS, Dataset, quality_set, scaling_set
-from analysis.bench.score import Score, score
+from analysis.bench.score import Score, report_confidence, score
 from analysis.bench.second.sets import quality_set as second_quality_set
-from analysis.engine import confidence
 from analysis.engine.pipeline import DUPLICATE, Options, Result, find_duplicates
 from analysis.engine.sources import collect_files
 
@@ -209,22 +206,6 @@ def report_copies_inside(result: Result, dataset: Dataset) -> None:
     print(f"  found in versions of the grass and gravel textures, which repeat regions of themselves: {in_textures}")
     for pair in false:
         print(f"    {result.items[pair.first].name}: {pair.alignment.region1} ~ {pair.alignment.region2}")
-
-
-def report_confidence(result: Result, truth: set[tuple[int, int]], calibrate: bool) -> None:
-    pairs = [pair for pair in result.pairs if not pair.within]  # fitted on pairs of pictures
-    rows = np.array([pair.evidence for pair in pairs])
-    true = np.array([(pair.first, pair.second) in truth for pair in pairs], dtype=float)
-    if calibrate:
-        coefficients = confidence.fit(rows, true)
-        print("confidence coefficients (" + ", ".join(confidence.FEATURES) + "):")
-        print(f"  {coefficients}")
-    else:
-        coefficients = confidence.COEFFICIENTS
-    predicted = np.array([confidence.confidence(row, coefficients) for row in rows])
-    print("confidence calibration (predicted -> share truly duplicated, over verified pairs):")
-    for low, high, count, mean, share in confidence.reliability(predicted, true):
-        print(f"  {low:.2f}-{high:.2f}  {count:6d} pairs  predicted {mean:.3f}  true {share:.3f}")
 
 
 def scaling(folder: Path, sizes: list[int], options: Options) -> None:

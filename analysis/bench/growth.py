@@ -4,6 +4,7 @@ a lab library holding the look-alikes.
 
 python -m analysis.bench.growth                          # 300 1000 3000 10000, within one analysis
 python -m analysis.bench.growth --sizes 300 1000 --library
+python -m analysis.bench.growth --sizes 1000 --seed 302 --calibrate   # fit the confidence model there
 
 False duplicates grow with the number of look-alike pairs, not of pictures: the table prints, per size and
 kind, the look-alike pairs (two pictures of one style from different originals), the false duplicates among
@@ -26,6 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from analysis.bench.dataset import Dataset
+from analysis.bench.score import report_confidence
 from analysis.bench.second.sets import GROWTH_KINDS, growth_set
 from analysis.engine.confidence import band
 from analysis.engine.features import ItemFeatures
@@ -42,6 +44,9 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("data/bench-cache/growth"))
     parser.add_argument("--library", action="store_true", help="also check new copies against a library of them")
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument(
+        "--calibrate", action="store_true", help="fit the confidence model on the largest size's verified pairs"
+    )
     args = parser.parse_args()
     options = Options(use_clip=False, workers=args.workers)
     folder = args.cache / f"seed_{args.seed}"
@@ -58,6 +63,8 @@ def main() -> int:
         started = time.perf_counter()
         result = compare([unit for file in units[:size] for unit in file], [], options)
         _report(size, result, dataset, time.perf_counter() - started, _look_alike_pairs(dataset.entries[:size]))
+    print(f"confidence at {size} pictures, within one analysis:")
+    report_confidence(result, _truth(result, dataset), args.calibrate)
     if args.library:
         print("against a library holding the look-alikes (the copies and 300 fresh look-alikes are the new run):")
         print(_HEADER)
@@ -119,17 +126,7 @@ def _look_alike_pairs(first: list, second: list | None = None) -> dict[str, int]
 def _report(size: int, result: Result, dataset: Dataset, elapsed: float, pairs_by_kind: dict[str, int]) -> None:
     """Per kind: the look-alike pairs compared, the false duplicates among them, and the true copies found."""
     entries = [dataset.entry(item.name) for item in result.items]
-    by_family: dict[str, list[int]] = defaultdict(list)
-    for index, entry in enumerate(entries):
-        for family in entry.families:
-            by_family[family].append(index)
-    items = result.items
-    truth = {
-        (i, j)
-        for members in by_family.values()
-        for i, j in itertools.combinations(members, 2)
-        if items[i].library is None or items[j].library is None
-    }
+    truth = _truth(result, dataset)
     found = {(p.first, p.second): p for p in result.pairs if p.verdict == DUPLICATE and not p.within}
     false: dict[str, list[float]] = defaultdict(list)
     for (i, j), pair in found.items():
@@ -153,6 +150,21 @@ def _report(size: int, result: Result, dataset: Dataset, elapsed: float, pairs_b
             f"{copies:<14} {seconds:>7}  {shown}"
         )
     sys.stdout.flush()
+
+
+def _truth(result: Result, dataset: Dataset) -> set[tuple[int, int]]:
+    """The pairs of the result's items that hold one original, but for two library entries."""
+    by_family: dict[str, list[int]] = defaultdict(list)
+    for index, item in enumerate(result.items):
+        for family in dataset.entry(item.name).families:
+            by_family[family].append(index)
+    items = result.items
+    return {
+        (i, j)
+        for members in by_family.values()
+        for i, j in itertools.combinations(members, 2)
+        if items[i].library is None or items[j].library is None
+    }
 
 
 def _against_library(size: int, units: list[list[ItemFeatures]], dataset: Dataset, options: Options) -> None:

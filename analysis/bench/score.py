@@ -10,7 +10,10 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from analysis.bench.dataset import Dataset
+from analysis.engine import confidence
 from analysis.engine.confidence import band
 from analysis.engine.names import embedding_page
 from analysis.engine.pipeline import DUPLICATE, Pair, Result
@@ -132,3 +135,19 @@ def one_picture(found: set[tuple[int, int]], names: list[str]) -> set[tuple[int,
 def same_page(first: str, second: str) -> bool:
     """A PDF page and an image embedded in it: the same pixels by construction, never a finding."""
     return embedding_page(first) == second or embedding_page(second) == first
+
+
+def report_confidence(result: Result, truth: set[tuple[int, int]], calibrate: bool) -> None:
+    pairs = [pair for pair in result.pairs if not pair.within]  # fitted on pairs of pictures
+    rows = np.array([pair.evidence for pair in pairs])
+    true = np.array([(pair.first, pair.second) in truth for pair in pairs], dtype=float)
+    if calibrate:
+        coefficients = confidence.fit(rows, true)
+        print("confidence coefficients (" + ", ".join(confidence.FEATURES) + "):")
+        print(f"  {coefficients}")
+    else:
+        coefficients = confidence.COEFFICIENTS
+    predicted = np.array([confidence.confidence(row, coefficients) for row in rows])
+    print("confidence calibration (predicted -> share truly duplicated, over verified pairs):")
+    for low, high, count, mean, share in confidence.reliability(predicted, true):
+        print(f"  {low:.2f}-{high:.2f}  {count:6d} pairs  predicted {mean:.3f}  true {share:.3f}")
