@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .alignment import Alignment
 from .features import (
     ItemFeatures,
     mirror_descriptors,
@@ -29,7 +30,6 @@ from .features import (
     root_sift,
 )
 from .verify import (
-    Alignment,
     VerifyOptions,
     band_pass,
     block_agreement,

@@ -19,7 +19,7 @@ def second_onto_first(
     """The second picture warped into the first picture's frame, and the mask of where it lands.
 
     The pictures may be scaled views of the items; matrix maps the second item's (mirrored, if so) pixels to
-    the first item's pixels, at their original sizes, as verify.Alignment does.
+    the first item's pixels, at their original sizes, as alignment.Alignment does.
     """
     (h1, w1), (h2, w2) = first.shape[:2], second.shape[:2]
     view_to_second = np.diag([second_size[0] / w2, second_size[1] / h2, 1.0])

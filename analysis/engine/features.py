@@ -21,7 +21,7 @@ from .names import panel_name
 from .sources import Decoded, Placement
 
 if TYPE_CHECKING:
-    from .verify import Alignment
+    from .alignment import Alignment
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from functools import partial
 import numpy as np
 
 from . import candidates, confidence, embed, significance
+from .alignment import Alignment
 from .candidates import CandidateOptions
 from .clones import CloneOptions
 from .features import FeatureOptions, ItemFeatures, inverse_view
@@ -26,7 +27,6 @@ from .readers import ReaderOptions, read_in_processes
 from .sources import Limits, Placement, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
 from .verify import (
-    Alignment,
     VerifyOptions,
     align_by_keypoints,
     align_whole,

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.engine.alignment import Transform
 from analysis.engine.features import FeatureOptions, extract
 from analysis.engine.sources import Decoded, ItemRef
-from analysis.engine.verify import Transform, VerifyOptions, align_by_keypoints
+from analysis.engine.verify import VerifyOptions, align_by_keypoints
 from tests.images import scene
 
 CPU = torch.device("cpu")
