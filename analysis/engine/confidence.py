@@ -1,8 +1,7 @@
 """One number per pair: how likely it is a true duplicate, given its evidence.
 
 A logistic model over the evidence (verdict, inliers, content agreement, blocks compared, the shared
-share of the images, CLIP score, and how far beyond chance the match is among all the comparisons of its
-run, which grow with its size), fitted on the benchmark's verified pairs (`python -m analysis.bench
+share of the images, CLIP score), fitted on the benchmark's verified pairs (`python -m analysis.bench
 --calibrate` prints new coefficients), so that "95%" means about 95% of such pairs were true there.
 """
 
@@ -13,21 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FEATURES = [
-    "bias",
-    "duplicate",
-    "log_inliers",
-    "content",
-    "log_blocks",
-    "shared",
-    "clip",
-    "has_clip",
-    "significance",
-    "has_significance",
-]
+FEATURES = ["bias", "duplicate", "log_inliers", "content", "log_blocks", "shared", "clip", "has_clip"]
 # fitted by `python -m analysis.bench --calibrate` on seed 7 (CLIP off): see the README
-COEFFICIENTS = [-4.2914, 9.5416, 0.3066, 7.7681, -0.0065, -4.2981, 0.0, 0.0, 0.0, 0.0]
-SIGNIFICANCE_SCALE = 100.0  # orders of magnitude of false alarms below one at which evidence counts as complete
+COEFFICIENTS = [-4.2914, 9.5416, 0.3066, 7.7681, -0.0065, -4.2981, 0.0, 0.0]
 BANDS = ((0.9, "high"), (0.5, "medium"), (0.0, "low"))
 
 
@@ -39,11 +26,7 @@ def features(
     region1: Sequence[float] | None,
     region2: Sequence[float] | None,
     clip_score: float | None,
-    false_alarms: float | None = None,
 ) -> list[float]:
-    """The model's inputs; `false_alarms`: log10 of the match's number of false alarms among all the
-    comparisons of its run (significance.py), None where it was not measured."""
-
     def share(region: Sequence[float] | None) -> float:
         return 0.0 if region is None else max(0.0, region[2] - region[0]) * max(0.0, region[3] - region[1])
 
@@ -56,8 +39,6 @@ def features(
         min(share(region1), share(region2)),
         clip_score or 0.0,
         float(clip_score is not None),
-        0.0 if false_alarms is None else min(max(-false_alarms, 0.0), SIGNIFICANCE_SCALE) / SIGNIFICANCE_SCALE,
-        float(false_alarms is not None),
     ]
 
 

@@ -145,8 +145,6 @@ class Pair:
     verdict: str  # DUPLICATE, SIMILAR or ""
     alignment: Alignment | None
     confidence: float = 0.0  # the calibrated probability that it is a true duplicate
-    # log10 of its number of false alarms among all the run's comparisons; None where it was not measured
-    false_alarms: float | None = None
     first_panel: int | None = None
     second_panel: int | None = None
 
@@ -171,7 +169,6 @@ class Pair:
             a.region1 if a else None,
             a.region2 if a else None,
             self.clip_score,
-            self.false_alarms,
         )
 
     @property
@@ -473,7 +470,6 @@ def _verify(
     if not best_verdict and not both_charts and clip_score is not None and clip_score >= options.verdicts.similar_clip:
         best_verdict = SIMILAR
     pair = Pair(first, second, clip_score, best.inliers if best else 0, best_verdict, best)
-    pair.false_alarms = _false_alarms(best, tests)
     pair.confidence = confidence.confidence(pair.evidence)
     return pair
 
@@ -504,16 +500,8 @@ def _verify_panels(
         size = items[item].original_size
         alignment = lift(alignment, _box(units[first]), size, _box(units[second]), size)
     pair = Pair(item, item, None, alignment.inliers if alignment else 0, verdict, alignment)
-    pair.false_alarms = _false_alarms(alignment, tests)
     pair.confidence = confidence.confidence(pair.evidence)
     return pair
-
-
-def _false_alarms(alignment: Alignment | None, tests: float) -> float | None:
-    """log10 of the alignment's number of false alarms among `tests` comparisons; None where not measured."""
-    if alignment is None or alignment.chance == 0.0:
-        return None
-    return alignment.chance + math.log10(tests)
 
 
 def _named(pair: Pair, items: list[Item]) -> Pair:
