@@ -17,19 +17,11 @@ from django.utils.text import slugify
 
 from analysis.engine.confidence import band
 from analysis.engine.names import library_name, panel_name
+from analysis.engine.previews import PICTURE_SIZES, VIEW, picture_file
 from analysis.engine.report import PairRow
 
 if TYPE_CHECKING:  # the engine imports torch: not at the web process's start
     from analysis.engine import library as engine_library
-
-
-VIEW, THUMBNAIL = "", "-thumb"
-PICTURE_SIZES = (VIEW, THUMBNAIL)
-
-
-def picture_file(folder: str, key: str, size: str = VIEW) -> str:
-    """The file of a picture's view or thumbnail (VIEW, THUMBNAIL) in a folder under MEDIA_ROOT."""
-    return f"{folder}/{key}{size}.jpg"
 
 
 def upload_path(upload: "Upload", filename: str) -> str:

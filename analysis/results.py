@@ -12,20 +12,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
+from analysis.engine.previews import PICTURE_SIZES, THUMBNAIL, VIEW, picture_file
 from analysis.engine.stages import DUPLICATE
-from analysis.models import (
-    PICTURE_SIZES,
-    THUMBNAIL,
-    VIEW,
-    Group,
-    GroupMember,
-    Item,
-    LibraryEntry,
-    Pair,
-    Run,
-    Upload,
-    picture_file,
-)
+from analysis.models import Group, GroupMember, Item, LibraryEntry, Pair, Run, Upload
 
 if TYPE_CHECKING:  # the engine's pipeline imports torch: only where a run is analysed
     from analysis.engine import library as engine_library

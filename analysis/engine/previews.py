@@ -10,6 +10,13 @@ from PIL import Image
 
 THUMBNAIL_SIDE = 256
 VIEW_SIDE = 800  # the engine decodes at most this size (FeatureOptions.sift_max_side)
+VIEW, THUMBNAIL = "", "-thumb"  # a picture's two sizes, as suffixes of its key
+PICTURE_SIZES = (VIEW, THUMBNAIL)
+
+
+def picture_file(folder: str, key: str, size: str = VIEW) -> str:
+    """The file of a picture's view or thumbnail in `folder`: the one place these names are spelled."""
+    return f"{folder}/{key}{size}.jpg"
 
 
 def preview_key(name: str) -> str:
@@ -18,13 +25,12 @@ def preview_key(name: str) -> str:
 
 
 def save_previews(rgb: np.ndarray, name: str, directory: str) -> str:
-    """Writes `<key>.jpg` (longest side at most VIEW_SIDE) and `<key>-thumb.jpg`; returns the key."""
+    """Writes the view (longest side at most VIEW_SIDE) and the thumbnail; returns the key."""
     key = preview_key(name)
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    Path(directory).mkdir(parents=True, exist_ok=True)
     image = Image.fromarray(rgb)
     image.thumbnail((VIEW_SIDE, VIEW_SIDE), Image.Resampling.LANCZOS)
-    image.save(folder / f"{key}.jpg", quality=88)
+    image.save(picture_file(directory, key, VIEW), quality=88)
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-    image.save(folder / f"{key}-thumb.jpg", quality=82)
+    image.save(picture_file(directory, key, THUMBNAIL), quality=82)
     return key
