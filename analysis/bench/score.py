@@ -14,7 +14,6 @@ import numpy as np
 
 from analysis.bench.dataset import Dataset
 from analysis.engine import confidence
-from analysis.engine.confidence import band
 from analysis.engine.names import embedding_page
 from analysis.engine.pipeline import DUPLICATE, Pair, Result
 
@@ -53,7 +52,7 @@ class Score:
 
     @property
     def false_high(self) -> int:
-        return sum(band(pair.confidence) == "high" for pair in self.false_pairs)
+        return sum(confidence.band(pair.confidence) == "high" for pair in self.false_pairs)
 
 
 def score(result: Result, dataset: Dataset) -> Score:
