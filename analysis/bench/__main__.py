@@ -4,6 +4,8 @@ python -m analysis.bench                      # both generators on unseen seeds 
 python -m analysis.bench --no-scaling         # quality only
 python -m analysis.bench --detail 7 --no-scaling --show-errors   # the first generator's seed 7 in detail
 python -m analysis.bench --scaling 250 500    # other sizes
+python -m analysis.bench --no-quality --scaling 1000 --against 191e35b   # this code beside that version
+python -m analysis.bench --no-quality --profile --scaling 300   # where the time goes
 
 Thresholds are chosen on the first generator's seed 7 (analysis/bench/dataset.py); the quality table is
 reported on other seeds of it and on the second generator (analysis/bench/second/), which shares no drawing,
@@ -13,13 +15,20 @@ editing or layout code with the first.
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from analysis.bench.dataset import REPEATED_INSIDE, TRANSFORMS, Dataset, quality_set, scaling_set
+from analysis.bench.processes import ROOT
+from analysis.bench.profile import profile
 from analysis.bench.score import Score, report_confidence, score
 from analysis.bench.second.sets import quality_set as second_quality_set
 from analysis.engine.pipeline import DUPLICATE, Options, Result, find_duplicates
@@ -37,6 +46,8 @@ def main() -> int:
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="where the time goes, on the first scaling size")
+    parser.add_argument("--against", metavar="GIT_REF", help="time this git version beside this code when scaling")
     parser.add_argument("--clip", action="store_true", help="run CLIP too (needs downloaded weights)")
     parser.add_argument("--show-errors", action="store_true", help="list missed and false pairs")
     parser.add_argument("--dump", type=Path, help="write every verified pair with its evidence to this TSV")
@@ -50,8 +61,10 @@ def main() -> int:
         elif not args.no_quality:
             seeds = [("first", seed) for seed in args.first_seeds] + [("second", seed) for seed in args.second_seeds]
             unseen(Path(folder), seeds, options)
-        if not args.no_scaling:
-            scaling(Path(folder), args.scaling, options)
+        if args.profile:
+            profile(Path(folder), args.scaling[0], options)
+        elif not args.no_scaling:
+            scaling(Path(folder), args.scaling, args.workers, args.against)
     return 0
 
 
@@ -208,18 +221,57 @@ def report_copies_inside(result: Result, dataset: Dataset) -> None:
         print(f"    {result.items[pair.first].name}: {pair.alignment.region1} ~ {pair.alignment.region2}")
 
 
-def scaling(folder: Path, sizes: list[int], options: Options) -> None:
-    print("scaling (synthetic images of about 1000 px, 3 derived copies per original):")
-    print(f"  {'N':>5} {'items':>6} {'pairs verified':>15} {'seconds':>8} {'x previous':>10}  per stage")
-    previous = None
+def scaling(folder: Path, sizes: list[int], workers: int, against: str | None) -> None:
+    """Time per size, each version in a process of its own; with `against`, that git version first."""
+    versions = {"this code": ROOT}
+    if against:
+        versions = {against: checkout(against, folder / "against"), **versions}
+    print("scaling (synthetic images of about 1000 px, 3 derived copies per original; CLIP off):")
+    print(
+        f"  {'N':>5} {'version':<12} {'items':>6} {'pairs verified':>15} {'seconds':>8} {'x previous':>10}  per stage"
+    )
+    previous: dict[str, float] = {}
     for size in sizes:
         dataset = scaling_set(folder / f"scaling_{size}", size)
-        result, elapsed = run(dataset, options)
-        growth = f"{elapsed / previous:.2f}" if previous else "-"
-        stages = " ".join(f"{stage} {seconds:.0f}" for stage, seconds in result.timings.items())
-        print(f"  {size:>5} {len(result.items):>6} {len(result.pairs):>15} {elapsed:>8.1f} {growth:>10}  {stages}")
-        sys.stdout.flush()
-        previous = elapsed
+        found = {}
+        for version, root in versions.items():
+            found[version] = timed(root, dataset.root, workers)
+            seconds = found[version]["seconds"]
+            growth = f"{seconds / previous[version]:.2f}" if version in previous else "-"
+            stages = " ".join(f"{stage} {value:.0f}" for stage, value in found[version]["timings"].items())
+            print(
+                f"  {size:>5} {version[:12]:<12} {found[version]['items']:>6} {found[version]['pairs']:>15} "
+                f"{seconds:>8.1f} {growth:>10}  {stages}"
+            )
+            sys.stdout.flush()
+            previous[version] = seconds
+        if against:
+            old, new = (set(found[version]["duplicates"]) for version in versions)
+            print(
+                f"        this code takes {found['this code']['seconds'] / found[against]['seconds']:.2f}x the time of "
+                f"{against}; duplicates found by both {len(old & new)}, by {against} alone {len(old - new)}, "
+                f"by this code alone {len(new - old)}"
+            )
+
+
+def checkout(ref: str, folder: Path) -> Path:
+    """The `analysis` package of a git version of this repository, unpacked into the folder."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "analysis"], capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def timed(code: Path, dataset: Path, workers: int) -> dict:
+    """timed.py's figures for the dataset, with the engine imported from the `code` folder."""
+    environment = {**os.environ, "PYTHONPATH": str(code)}
+    script = Path(__file__).with_name("timed.py")
+    done = subprocess.run(
+        [sys.executable, str(script), str(dataset), str(workers)], env=environment, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise RuntimeError(f"timing {code} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def print_timings(result: Result, elapsed: float) -> None:

@@ -12,6 +12,7 @@ Three sources, each a dict {(i, j): score} with i < j:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -19,6 +20,8 @@ import numpy as np
 import torch
 
 from .features import ItemFeatures, inverse_view, mirror_descriptors, root_sift
+
+FOREST_SEED = 20240607
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,12 @@ def local_pairs(
     items: Sequence[ItemFeatures],
     options: CandidateOptions,
     progress: Callable[[int, int], None] | None = None,
+    threads: int = 1,
 ) -> dict[tuple[int, int], int]:
-    """Pairs that share many keypoints, by votes from nearest neighbours in a FLANN k-d forest."""
+    """Pairs that share many keypoints, by votes from nearest neighbours in a FLANN k-d forest.
+
+    The searches run in `threads` threads (OpenCV lets go of the GIL while it searches).
+    """
     owners, database = [], []
     for index, item in enumerate(items):
         descriptors = item.descriptors[: options.local_index_keypoints]
@@ -110,13 +117,15 @@ def local_pairs(
     if not database or sum(len(d) for d in database) <= options.local_neighbours:
         return {}
     owner = np.concatenate(owners)
+    # the forest's trees are drawn from OpenCV's random generator, whose state depends on what ran before in
+    # this thread: a fixed seed gives the same candidates, and so the same verdicts, on every run
+    cv2.setRNGSeed(FOREST_SEED)
     flann = cv2.flann_Index(np.concatenate(database), {"algorithm": 1, "trees": 4})
-
-    votes: list[np.ndarray] = []
     total = len(items)
-    step = max(1, total // 50)
-    for start in range(0, total, step):
-        chunk = range(start, min(start + step, total))
+
+    def search(chunk: range) -> np.ndarray:
+        """The keys (low * total + high) of the pairs that the chunk's items' keypoints vote for, one vote
+        per query keypoint and pair (repeated across keypoints)."""
         queries, query_owner = [], []
         for index in chunk:
             descriptors = items[index].descriptors[: options.local_query_keypoints]
@@ -125,7 +134,7 @@ def local_pairs(
                 query_owner.append(np.full(len(view), index, np.int64))
         query = np.concatenate(queries)
         if not len(query):
-            continue
+            return np.zeros(0, np.int64)
         neighbours, distances = flann.knnSearch(query, options.local_neighbours, params={"checks": 32})
         source = np.repeat(np.concatenate(query_owner), neighbours.shape[1]).reshape(neighbours.shape)
         target = owner[neighbours].astype(np.int64)
@@ -134,14 +143,17 @@ def local_pairs(
         query_ids = np.broadcast_to(np.arange(len(query))[:, None], neighbours.shape)[voting]
         low = np.minimum(source[voting], target[voting])
         high = np.maximum(source[voting], target[voting])
-        # one vote per query keypoint and pair
         keys = np.unique(query_ids * total * total + low * total + high)
-        votes.append(keys % (total * total))
-        if progress:
-            progress(chunk.stop, total)
+        return keys % (total * total)
 
-    if not votes:
-        return {}
+    step = max(1, total // 50)
+    chunks = [range(start, min(start + step, total)) for start in range(0, total, step)]
+    votes: list[np.ndarray] = []
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for chunk, found in zip(chunks, pool.map(search, chunks), strict=True):
+            votes.append(found)
+            if progress:
+                progress(chunk.stop, total)
     keys, counts = np.unique(np.concatenate(votes), return_counts=True)
     strong = counts >= options.local_min_votes
     keys, counts = keys[strong], counts[strong]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -99,7 +100,7 @@ class Options:
     clip_weights: str | None = None
     clip_cache_dir: str | None = None
     clip_batch_size: int = 64
-    workers: int = 0  # reading processes: 0, one per CPU core
+    workers: int = 0  # reading processes, and threads that search and verify: 0, one per CPU core
     preview_dir: str | None = None  # where to write each item's thumbnail and view (previews.py)
     limits: Limits = field(default_factory=Limits)
     features: FeatureOptions = field(default_factory=FeatureOptions)
@@ -125,6 +126,7 @@ class Item:
     chart: bool = False  # a chart or schematic (features.drawing)
     library: str | None = None  # the key of the library entry it is, for an item kept from an earlier run
     placement: Placement | None = None  # an embedded image's place on its PDF page (sources.Decoded)
+    seconds: float = 0.0  # time taken to read it (features.ItemFeatures)
 
     def place_name(self, panel: int | None) -> str:
         name = library_name(self.name) if self.library else self.name
@@ -147,6 +149,7 @@ class Pair:
     confidence: float = 0.0  # the calibrated probability that it is a true duplicate
     first_panel: int | None = None
     second_panel: int | None = None
+    seconds: float = 0.0  # time taken to verify it
 
     @property
     def places(self) -> tuple[Place, Place]:
@@ -279,7 +282,19 @@ def compare(
         check()
 
     items = [
-        Item(f.name, f.original_size, len(f.keypoints), f.kind, f.page, f.preview, f.panels, f.chart, None, f.placement)
+        Item(
+            f.name,
+            f.original_size,
+            len(f.keypoints),
+            f.kind,
+            f.page,
+            f.preview,
+            f.panels,
+            f.chart,
+            None,
+            f.placement,
+            f.seconds,
+        )
         for f in whole
     ]
     for item, features in zip(items[own:], whole[own:], strict=True):
@@ -295,8 +310,7 @@ def compare(
         for (u, v), view in sorted(panel_pairs.items())
     ]
     pairs = []
-    for done, job in enumerate(jobs, start=1):
-        pair = job()
+    for done, pair in enumerate(_run_all(jobs, _threads(options)), start=1):
         # panels of one figure are expected to differ, library entries to be unrelated: only findings are shown
         if pair.verdict or not (pair.within or pair.second >= own):
             pairs.append(_named(pair, items))
@@ -318,6 +332,39 @@ def compare(
     return Result(items, skipped, pairs, groups, clip_notice, timings, kept)
 
 
+def _threads(options: Options) -> int:
+    return options.workers or os.cpu_count() or 1
+
+
+def _run_all(jobs: list[Callable[[], Pair]], threads: int) -> Iterator[Pair]:
+    """Each job's pair, in the jobs' order, the jobs run in `threads` threads.
+
+    Threads, not processes: matching, RANSAC and the dense checks run in torch, OpenCV and numpy, which let go
+    of the GIL, and every job reads the features of many items, which processes would have to be sent. Each
+    job's torch work runs on one core, the threads being as many as the cores; stopping early (a cancelled
+    run) drops the jobs not yet started.
+    """
+    import torch
+
+    def timed(job: Callable[[], Pair]) -> Pair:
+        started = time.perf_counter()
+        pair = job()
+        pair.seconds = time.perf_counter() - started
+        return pair
+
+    if threads == 1:
+        yield from map(timed, jobs)
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    pool = ThreadPoolExecutor(threads)
+    try:
+        yield from pool.map(timed, jobs)
+    finally:
+        pool.shutdown(cancel_futures=True)
+        torch.set_num_threads(before)
+
+
 def _read(
     files: Sequence[SourceFile], options: Options, report: Progress, check: Callable[[], None]
 ) -> tuple[list[ItemFeatures], list[Skipped]]:
@@ -328,7 +375,7 @@ def _read(
         report("reading", done, total)
         check()
 
-    workers = options.workers or os.cpu_count() or 1
+    workers = _threads(options)
     reader_options = ReaderOptions(
         options.limits, options.features, options.verify, options.clones, options.preview_dir
     )
@@ -372,7 +419,9 @@ def _candidates(
     if embeddings is not None and len(embeddings) > 1:
         # CLIP ranks whole items, which are the first units
         unit_pairs.update(dict.fromkeys(candidates.clip_pairs(embeddings, options.candidates, device)))
-    local = candidates.local_pairs(units, options.candidates, lambda done, total: report("candidates", done, total))
+    local = candidates.local_pairs(
+        units, options.candidates, lambda done, total: report("candidates", done, total), _threads(options)
+    )
     unit_pairs.update(dict.fromkeys(local))
     _, views = candidates.global_pairs(units, options.candidates, device)
     unit_pairs.update(views)

@@ -59,11 +59,13 @@ def read_file(source: SourceFile, options: ReaderOptions) -> FileResult:
     features, skipped = [], []
     for ref in refs:
         try:
+            started = time.perf_counter()
             decoded = decode(ref, options.features.sift_max_side, limits)
             found = extract(decoded, options.features)
             found[0].clone = find_clone(found[0], decoded.rgb, options.verify, options.clones)
             if options.preview_dir:
                 found[0].preview = save_previews(decoded.rgb, ref.name, options.preview_dir)
+            found[0].seconds = time.perf_counter() - started
             features.extend(found)
         except UnreadableItem as exc:
             skipped.append(Skipped(ref.name, str(exc)))

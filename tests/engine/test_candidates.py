@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import torch
 
@@ -61,3 +62,15 @@ def test_inverse_views_undo_each_other():
     image = scene(1, 60, 40)
     for view, transformed in enumerate(dihedral(image)):
         assert np.array_equal(dihedral(transformed)[inverse_view(view)], image)
+
+
+def test_local_search_gives_the_same_votes_whatever_ran_before_and_in_any_number_of_threads():
+    # the k-d forest is drawn at random: unseeded, it depends on what OpenCV drew before in the thread
+    found = units([scene(seed) for seed in range(12)])
+    options = CandidateOptions(local_partners=99, local_max_partners=99, local_min_votes=1)
+    runs = []
+    for earlier_seed, threads in ((1, 1), (2, 1), (3, 2)):
+        cv2.setRNGSeed(earlier_seed)
+        cv2.randu(np.zeros((1000, 1), np.float32), 0, 1)
+        runs.append(local_pairs(found, options, threads=threads))
+    assert runs[0] and runs[0] == runs[1] == runs[2]

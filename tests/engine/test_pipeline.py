@@ -95,15 +95,35 @@ def test_it_reports_progress_by_stage(folder: Path):
     assert ("reading", 10, 10) in seen
 
 
-def test_it_reads_in_worker_processes_with_the_same_result(folder: Path):
+def test_it_reads_in_worker_processes_and_verifies_in_threads_with_the_same_result(folder: Path):
     one = run(folder)
     two = run(folder, Options(use_clip=False, workers=2))
+
+    def evidence(result):
+        return [
+            (*(result.place_name(place) for place in p.places), p.verdict, p.local_matches, p.confidence)
+            for p in result.pairs
+        ]
+
     assert names_of(one, one.duplicates) == names_of(two, two.duplicates)
+    assert evidence(one) == evidence(two)
 
 
 def test_it_can_be_cancelled(folder: Path):
     with pytest.raises(Cancelled):
         run(folder, cancelled=lambda: True)
+
+
+def test_it_can_be_cancelled_while_verifying_in_threads(folder: Path):
+    seen = []
+    with pytest.raises(Cancelled):
+        run(
+            folder,
+            Options(use_clip=False, workers=2),
+            progress=lambda stage, done, total: seen.append(stage),
+            cancelled=lambda: "verifying" in seen,
+        )
+    assert seen[-1] == "verifying" and "grouping" not in seen
 
 
 def test_without_clip_weights_it_says_so_and_goes_on(folder: Path, tmp_path: Path):
