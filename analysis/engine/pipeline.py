@@ -28,6 +28,7 @@ from .readers import ReaderOptions, read_in_processes
 from .sources import Limits, Placement, Skipped, SourceFile
 from .stages import DUPLICATE, SIMILAR
 from .verify import (
+    RootSift,
     VerifyOptions,
     align_by_keypoints,
     align_whole,
@@ -302,11 +303,12 @@ def compare(
     started = time.perf_counter()
     # every unit is implicitly compared with every other (and with every library entry) by the candidate search
     tests = significance.pair_tests(len(units), 1) + (len(units) * library.size if library is not None else 0)
+    descriptors = RootSift(device)
     jobs = [
-        partial(_verify, units, whole, embeddings, first, second, tries, options, device, tests)
+        partial(_verify, units, whole, embeddings, first, second, tries, options, descriptors, tests)
         for (first, second), tries in sorted(found.items())
     ] + [
-        partial(_verify_panels, units, whole, owner[u], u, v, view, options, device, tests)
+        partial(_verify_panels, units, whole, owner[u], u, v, view, options, descriptors, tests)
         for (u, v), view in sorted(panel_pairs.items())
     ]
     pairs = []
@@ -493,7 +495,7 @@ def _verify(
     second: int,
     tries: dict[tuple[int, int], int | None],
     options: Options,
-    device,
+    descriptors: RootSift,
     tests: float,
 ) -> Pair:
     """The best evidence over the unit pairs of two items (the items themselves, their panels)."""
@@ -504,7 +506,7 @@ def _verify(
     # a chart's panels (its plot area, its legend) are parts of a chart, whatever they look like alone
     both_charts = items[first].chart and items[second].chart
     for (u, v), view in list(tries.items())[: options.candidates.unit_pairs_per_item_pair]:
-        verdict, alignment = _verify_units(units[u], units[v], view, options, device, tests, both_charts)
+        verdict, alignment = _verify_units(units[u], units[v], view, options, descriptors, tests, both_charts)
         if alignment is None:
             continue
         alignment = lift(
@@ -540,11 +542,13 @@ def _verify_panels(
     second: int,
     view: int | None,
     options: Options,
-    device,
+    descriptors: RootSift,
     tests: float,
 ) -> Pair:
     """Two panels of one figure, as a pair of the figure with itself."""
-    verdict, alignment = _verify_units(units[first], units[second], view, options, device, tests, items[item].chart)
+    verdict, alignment = _verify_units(
+        units[first], units[second], view, options, descriptors, tests, items[item].chart
+    )
     if alignment is not None:
         size = items[item].original_size
         alignment = lift(alignment, _box(units[first]), size, _box(units[second]), size)
@@ -588,7 +592,13 @@ def _with_clones(pairs: list[Pair], whole: list[ItemFeatures], items: list[Item]
 
 
 def _verify_units(
-    a: ItemFeatures, b: ItemFeatures, view: int | None, options: Options, device, tests: float, charts: bool = False
+    a: ItemFeatures,
+    b: ItemFeatures,
+    view: int | None,
+    options: Options,
+    descriptors: RootSift,
+    tests: float,
+    charts: bool = False,
 ) -> tuple[str, Alignment | None]:
     """The verdict on two units and its evidence; `charts`: they belong to two charts (or to one)."""
     thresholds = options.verdicts
@@ -612,7 +622,7 @@ def _verify_units(
         alignment.pattern = pattern_agreement(a, b, alignment.matrix, alignment.mirrored, options.verify)
         return alignment.pattern is None or alignment.pattern >= thresholds.pattern_agreement
 
-    alignment = align_by_keypoints(a, b, options.verify, device)
+    alignment = align_by_keypoints(a, b, options.verify, descriptors)
     # a copy of a chart is held to a chart's standard even where an edit (noise, JPEG) gave it tone
     of_a_chart = charts or a.chart or b.chart
     content_needed = thresholds.chart_content if of_a_chart else thresholds.duplicate_content

@@ -10,6 +10,8 @@ outside text and lines (a dense band-pass correlation, block by block).
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -66,20 +68,44 @@ def best_device() -> torch.device:
     return torch.device("cpu")
 
 
-def align_by_keypoints(
-    first: ItemFeatures, second: ItemFeatures, options: VerifyOptions, device: torch.device
-) -> Alignment | None:
-    import torch
+class RootSift:
+    """Units' RootSIFT descriptors as tensors on one device, as they are and mirrored, each made once for the
+    many pairs a unit is in. Bounded, the least recently used out first: a run's pairs come sorted by their
+    first unit. Units are known by identity, so a cache serves one run, whose units live as long as it does.
+    """
 
+    def __init__(self, device: torch.device, capacity: int = 512):
+        self.device, self.capacity = device, capacity
+        self._kept: OrderedDict[tuple[int, bool], torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()  # verifying threads share it
+
+    def __call__(self, unit: ItemFeatures, mirrored: bool = False) -> torch.Tensor:
+        import torch
+
+        key = (id(unit), mirrored)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        descriptors = mirror_descriptors(unit.descriptors) if mirrored else unit.descriptors
+        found = torch.from_numpy(root_sift(descriptors)).to(self.device)
+        with self._lock:
+            self._kept[key] = found
+            if len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+        return found
+
+
+def align_by_keypoints(
+    first: ItemFeatures, second: ItemFeatures, options: VerifyOptions, descriptors: RootSift
+) -> Alignment | None:
     if len(first.keypoints) < options.min_keypoint_matches or len(second.keypoints) < options.min_keypoint_matches:
         return None
-    query = torch.from_numpy(root_sift(first.descriptors)).to(device)
+    query = descriptors(first)
     best: Alignment | None = None
     for mirrored in (False, True):
-        descriptors = mirror_descriptors(second.descriptors) if mirrored else second.descriptors
         keypoints = mirror_keypoints(second.keypoints, second.sift_size[0]) if mirrored else second.keypoints
-        train = torch.from_numpy(root_sift(descriptors)).to(device)
-        pairs = _ratio_matches(query, train, options.ratio)
+        pairs = _ratio_matches(query, descriptors(second, mirrored), options.ratio)
         if len(pairs) < options.min_keypoint_matches:
             continue
         matched1, matched2 = first.keypoints[pairs[:, 0]], keypoints[pairs[:, 1]]

@@ -204,7 +204,7 @@ def test_clip_alone_never_calls_two_charts_similar():
     from analysis.engine.features import FeatureOptions, extract
     from analysis.engine.pipeline import SIMILAR, _verify
     from analysis.engine.sources import Decoded, ItemRef
-    from analysis.engine.verify import best_device
+    from analysis.engine.verify import RootSift, best_device
 
     def features(rgb):
         return extract(
@@ -215,7 +215,7 @@ def test_clip_alone_never_calls_two_charts_similar():
     same_meaning = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)  # CLIP would call them the same
     for pictures, verdict in (([bar_chart(rng, 900), schematic(rng, 900)], ""), ([scene(70), scene(71)], SIMILAR)):
         units = [features(picture) for picture in pictures]
-        pair = _verify(units, units, same_meaning, 0, 1, {(0, 1): None}, OFFLINE, best_device(), 1.0)
+        pair = _verify(units, units, same_meaning, 0, 1, {(0, 1): None}, OFFLINE, RootSift(best_device()), 1.0)
         assert (pair.clip_score, pair.verdict) == (1.0, verdict)
 
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from analysis.engine.alignment import Transform
-from analysis.engine.features import FeatureOptions, extract
+from analysis.engine.features import FeatureOptions, extract, mirror_descriptors, root_sift
 from analysis.engine.sources import Decoded, ItemRef
-from analysis.engine.verify import VerifyOptions, align_by_keypoints
+from analysis.engine.verify import RootSift, VerifyOptions, align_by_keypoints
 from tests.images import scene
 
 CPU = torch.device("cpu")
@@ -19,7 +19,7 @@ def features(rgb: np.ndarray):
 
 
 def align(first: np.ndarray, second: np.ndarray):
-    return align_by_keypoints(features(first), features(second), VerifyOptions(), CPU)
+    return align_by_keypoints(features(first), features(second), VerifyOptions(), RootSift(CPU))
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,17 @@ def test_repeated_noise_does_not_count_as_many_inliers():
 )
 def test_transform_descriptions(matrix, mirrored, text):
     assert Transform.from_matrix(matrix, mirrored).describe() == text
+
+
+def test_root_sift_descriptors_are_made_once_per_unit_and_view_and_the_oldest_dropped_first():
+    units = [features(scene(seed)) for seed in (1, 2, 3)]
+    descriptors = RootSift(CPU, capacity=2)
+    upright = descriptors(units[0])
+    assert descriptors(units[0]) is upright
+    mirrored = descriptors(units[0], mirrored=True)
+    expected = root_sift(mirror_descriptors(units[0].descriptors))
+    assert np.array_equal(mirrored.numpy(), expected) and not np.array_equal(mirrored.numpy(), upright.numpy())
+    descriptors(units[0])  # used again: the mirrored view is now the oldest
+    descriptors(units[1])
+    assert descriptors(units[0]) is upright
+    assert descriptors(units[0], mirrored=True) is not mirrored
