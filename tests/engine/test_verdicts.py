@@ -19,6 +19,7 @@ from analysis.engine.features import FeatureOptions, extract
 from analysis.engine.pipeline import DUPLICATE, Options, _verify_units, compare
 from analysis.engine.significance import pair_tests
 from analysis.engine.sources import Decoded, ItemRef
+from analysis.engine.verify import RootSift
 
 OFFLINE = Options(use_clip=False, workers=1)
 CPU = torch.device("cpu")
@@ -77,11 +78,11 @@ def test_a_verdict_weighs_its_evidence_against_the_number_of_comparisons_made():
     rng = np.random.default_rng(2)
     original = lab_picture(rng, lab_style(rng, "cells"))
     first, second = units({"cells.png": original, "copy.jpg": jpeg(crop(original, 0.3), 40)})
-    verdict, alignment = _verify_units(first, second, None, OFFLINE, CPU, pair_tests(10, 1))
+    verdict, alignment = _verify_units(first, second, None, OFFLINE, RootSift(CPU), pair_tests(10, 1))
     assert verdict == DUPLICATE
     # a small crop: 13 inliers among 38 matches, about 1e-36 by chance, is no evidence among 1e40 comparisons
     assert -40 < alignment.chance < -30
-    assert _verify_units(first, second, None, OFFLINE, CPU, 1e40)[0] != DUPLICATE
+    assert _verify_units(first, second, None, OFFLINE, RootSift(CPU), 1e40)[0] != DUPLICATE
 
 
 def test_blots_of_one_layout_whose_bands_differ_in_strength_are_not_duplicates_but_a_copy_with_other_levels_is():
