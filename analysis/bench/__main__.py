@@ -28,9 +28,9 @@ from pathlib import Path
 
 from analysis.bench.dataset import REPEATED_INSIDE, TRANSFORMS, Dataset, quality_set, scaling_set
 from analysis.bench.processes import ROOT
-from analysis.bench.profile import profile
 from analysis.bench.score import Score, report_confidence, score
 from analysis.bench.second.sets import quality_set as second_quality_set
+from analysis.bench.time_spent import profile
 from analysis.engine.pipeline import DUPLICATE, Options, Result, find_duplicates
 from analysis.engine.sources import collect_files
 
@@ -267,7 +267,7 @@ def timed(code: Path, dataset: Path, workers: int) -> dict:
     environment = {**os.environ, "PYTHONPATH": str(code)}
     script = Path(__file__).with_name("timed.py")
     done = subprocess.run(
-        [sys.executable, str(script), str(dataset), str(workers)], env=environment, capture_output=True, text=True
+        [sys.executable, "-P", str(script), str(dataset), str(workers)], env=environment, capture_output=True, text=True
     )
     if done.returncode:
         raise RuntimeError(f"timing {code} failed: {done.stderr[-2000:]}")
