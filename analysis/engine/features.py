@@ -221,9 +221,8 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
     not gutters: the page is light and clean, a picture's own background is not.
     """
     height, width = gray.shape
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = int(np.median(border))
-    if background < options.page_min_level or np.mean(np.abs(border.astype(np.int16) - background) <= 3) < 0.6:
+    background = _page_level(gray, options)
+    if background is None:
         return []  # not a figure on a plain page
     content = np.abs(gray.astype(np.int16) - background) > options.page_tolerance
     min_gutter = max(options.panel_min_gutter_px, round(options.panel_min_gutter * min(height, width)))
@@ -251,6 +250,26 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
     if not boxes or (len(boxes) == 1 and _area(boxes[0]) > 0.8 * width * height):
         return []
     return _reading_order(boxes)
+
+
+def _page_level(gray: np.ndarray, options: FeatureOptions) -> int | None:
+    """The grey level of a figure's plain light page: its border's, or, where panels run to the figure's edges,
+    that of the gutters between them, rows or columns right across it of one light level; None for a picture.
+
+    A line counts as a gutter only if nearly all of it is within the border test's few grey levels: a blot's or
+    a photograph's own light background is not that even.
+    """
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    level = int(np.median(border))
+    if level >= options.page_min_level and np.mean(np.abs(border.astype(np.int16) - level) <= 3) >= 0.6:
+        return level
+    levels = []
+    for lines in (gray, gray.T):
+        medians = np.median(lines, axis=1, keepdims=True)
+        even = np.mean(np.abs(lines.astype(np.int16) - medians) <= 3, axis=1) >= 0.98
+        light = medians[:, 0] >= options.page_min_level
+        levels.extend(medians[1:-1, 0][(even & light)[1:-1]])  # inside the figure: between two panels
+    return int(np.median(levels)) if levels else None
 
 
 def _gutter(

@@ -292,9 +292,8 @@ def compare(
             f.preview,
             f.panels,
             f.chart,
-            None,
-            f.placement,
-            f.seconds,
+            placement=f.placement,
+            seconds=f.seconds,
         )
         for f in whole
     ]

@@ -167,6 +167,20 @@ def test_split_panels_cuts_a_thin_gutter_between_micrographs_set_close():
         assert split_panels(cv2.cvtColor(figure, cv2.COLOR_RGB2GRAY), OPTIONS) == boxes
 
 
+def test_split_panels_cuts_panels_that_run_to_the_figures_edges_with_or_without_jpeg():
+    from analysis.bench.dataset import fluorescence
+
+    rng = np.random.default_rng(7)
+    panels = [cv2.resize(picture, (300, 240)) for picture in (fluorescence(rng, 600), scene(8), fluorescence(rng, 600))]
+    figure, boxes = tiled(panels, 3, 14, margin=0)
+    assert split_panels(cv2.cvtColor(figure, cv2.COLOR_RGB2GRAY), OPTIONS) == boxes
+    encoded = cv2.imdecode(cv2.imencode(".jpg", figure, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], cv2.IMREAD_GRAYSCALE)
+    found = split_panels(encoded, OPTIONS)
+    assert len(found) == 3
+    for box, (x0, y0, x1, y1) in zip(found, boxes, strict=True):
+        assert x0 - 2 <= box[0] < box[2] <= x1 + 2 and y0 - 2 <= box[1] < box[3] <= y1 + 2
+
+
 def test_split_panels_keeps_blot_strips_as_panels():
     from analysis.bench.dataset import blot
 
