@@ -35,6 +35,7 @@ from .verify import (
     best_device,
     contradictions,
     lift,
+    marked_agreement,
     pattern_agreement,
     tone_agreement,
 )
@@ -621,6 +622,10 @@ def _verify_units(
         alignment.pattern = pattern_agreement(a, b, alignment.matrix, alignment.mirrored, options.verify)
         return alignment.pattern is None or alignment.pattern >= thresholds.pattern_agreement
 
+    def alike_with_marks(alignment: Alignment) -> bool:
+        content, blocks = marked_agreement(a, b, alignment.matrix, alignment.mirrored, options.verify)
+        return blocks >= thresholds.duplicate_blocks and content >= thresholds.chart_content
+
     alignment = align_by_keypoints(a, b, options.verify, descriptors)
     # a copy of a chart is held to a chart's standard even where an edit (noise, JPEG) gave it tone
     of_a_chart = charts or a.chart or b.chart
@@ -643,9 +648,19 @@ def _verify_units(
             and alignment.inliers >= thresholds.keypoints_alone_share * alignment.matches
             and significant(alignment, thresholds.keypoints_alone_false_alarms)
         )
+        # a scatter's or a curve's marks are masked from the dense check with the labels, which leaves its copy
+        # no block to confirm it: compared marks and all, a copy's blocks agree, while a look-alike's data
+        # points stand on one side only, which counts against it
+        marked = (
+            of_a_chart
+            and not confirmed
+            and alignment.blocks < enough_blocks
+            and significant(alignment)
+            and alike_with_marks(alignment)
+        )
         if (
             alignment.inliers >= thresholds.duplicate_inliers
-            and (confirmed or alone)
+            and (confirmed or alone or marked)
             and alike_in_pattern(alignment)
             and alike_in_data(alignment)
         ):

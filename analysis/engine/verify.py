@@ -301,6 +301,15 @@ def _content_agreement(
     return block_agreement(target, warped, valid, options, strict=True)
 
 
+def marked_agreement(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
+) -> tuple[float, int]:
+    """As the content agreement, but with text and lines compared too (strict): for charts, whose data marks
+    the content check masks with the labels."""
+    target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_gray", marks=True)
+    return block_agreement(target, warped, valid, options, strict=True)
+
+
 def tone_agreement(
     first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
 ) -> float | None:

@@ -56,7 +56,9 @@ def test_charts_of_one_style_with_different_data_are_never_duplicates(kind):
     assert duplicates({f"{kind}_{n}.png": chart(rng, look) for n in range(4)}) == set()
 
 
-@pytest.mark.parametrize("kind", ["bars", "grouped_bars", "box", "heatmap"])
+# a violin's copy is still missed (its outline alone agrees, too little to confirm it); scatter and histogram
+# copies are confirmed by their blocks compared with their marks
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "violin"])
 def test_a_reencoded_crop_of_a_chart_is_its_duplicate_and_no_other_charts(kind):
     rng = np.random.default_rng(6)
     look = style(rng, kind)
