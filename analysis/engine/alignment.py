@@ -21,7 +21,7 @@ class Alignment:
     points2: np.ndarray  # (n, 2) in the second item, in [0, 1]
     region1: tuple[float, float, float, float]  # x0, y0, x1, y1 in [0, 1]
     region2: tuple[float, float, float, float]
-    content: float  # share of textured blocks that agree once aligned, 0..1
+    content: float  # share of textured blocks that agree once aligned, 0..1 (a chart confirmed by its marks: marks too)
     blocks: int  # textured blocks compared
     matches: int = 0  # ratio-test matches the inliers were found among
     # log10 of its number of false alarms in one comparison (significance.py): under both mirrorings for

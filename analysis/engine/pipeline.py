@@ -624,7 +624,10 @@ def _verify_units(
 
     def alike_with_marks(alignment: Alignment) -> bool:
         content, blocks = marked_agreement(a, b, alignment.matrix, alignment.mirrored, options.verify)
-        return blocks >= thresholds.duplicate_blocks and content >= thresholds.chart_content
+        if blocks < thresholds.duplicate_blocks or content < thresholds.chart_content:
+            return False
+        alignment.content, alignment.blocks = content, blocks  # the evidence the verdict rests on
+        return True
 
     alignment = align_by_keypoints(a, b, options.verify, descriptors)
     # a copy of a chart is held to a chart's standard even where an edit (noise, JPEG) gave it tone

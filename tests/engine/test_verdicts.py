@@ -140,3 +140,14 @@ def test_charts_of_one_style_whose_data_differ_are_not_duplicates_but_an_edited_
     }
     blind = replace(OFFLINE, verdicts=replace(OFFLINE.verdicts, chart_contradictions=1000))
     assert len(duplicates(pictures, blind) - duplicates(pictures)) >= 2
+
+
+def test_a_scatter_charts_copy_shows_the_blocks_compared_with_its_marks_as_its_evidence():
+    rng = np.random.default_rng(6)
+    look = style(rng, "scatter_fit")
+    charts = {f"scatter_{n}.png": chart(rng, look) for n in range(2)}
+    charts["copy.jpg"] = jpeg(crop(charts["scatter_0.png"]))
+    result = compare(units(charts), [], OFFLINE)
+    (pair,) = result.duplicates
+    assert pair.alignment.content >= OFFLINE.verdicts.chart_content
+    assert pair.alignment.blocks >= OFFLINE.verdicts.duplicate_blocks
