@@ -51,13 +51,12 @@ def main() -> int:
     parser.add_argument("--clip", action="store_true", help="run CLIP too (needs downloaded weights)")
     parser.add_argument("--show-errors", action="store_true", help="list missed and false pairs")
     parser.add_argument("--dump", type=Path, help="write every verified pair with its evidence to this TSV")
-    parser.add_argument("--calibrate", action="store_true", help="fit the confidence model on the quality set")
     args = parser.parse_args()
     options = Options(use_clip=args.clip, workers=args.workers)
 
     with tempfile.TemporaryDirectory(prefix="deepchecker-bench-") as folder:
         if args.detail is not None:
-            quality(Path(folder) / "detail", args.detail, options, args.show_errors, args.dump, args.calibrate)
+            quality(Path(folder) / "detail", args.detail, options, args.show_errors, args.dump)
         elif not args.no_quality:
             seeds = [("first", seed) for seed in args.first_seeds] + [("second", seed) for seed in args.second_seeds]
             unseen(Path(folder), seeds, options)
@@ -124,9 +123,7 @@ def run(dataset: Dataset, options: Options) -> tuple[Result, float]:
     return result, time.perf_counter() - started
 
 
-def quality(
-    root: Path, seed: int, options: Options, show_errors: bool, dump: Path | None, calibrate: bool = False
-) -> None:
+def quality(root: Path, seed: int, options: Options, show_errors: bool, dump: Path | None) -> None:
     started = time.perf_counter()
     dataset = quality_set(root, seed)
     print(f"quality set: {len(dataset.entries)} files generated in {time.perf_counter() - started:.0f} s (seed {seed})")
@@ -147,7 +144,7 @@ def quality(
     report_panels(result, dataset, truth & found)
     report_copies_inside(result, dataset)
     print_timings(result, elapsed)
-    report_confidence(result, truth, calibrate)
+    report_confidence(result, truth)
     if dump:
         with dump.open("w") as out:
             out.write("truth\tverdict\tinliers\tcontent\tblocks\tclip\timage1\timage2\n")

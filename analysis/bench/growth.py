@@ -4,7 +4,6 @@ a lab library holding the look-alikes.
 
 python -m analysis.bench.growth                          # 300 1000 3000 10000, within one analysis
 python -m analysis.bench.growth --sizes 300 1000 --library
-python -m analysis.bench.growth --sizes 1000 --seed 302 --calibrate   # fit the confidence model there
 
 False duplicates grow with the number of look-alike pairs, not of pictures: the table prints, per size and
 kind, the look-alike pairs (two pictures of one style from different originals), the false duplicates among
@@ -44,9 +43,6 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("data/bench-cache/growth"))
     parser.add_argument("--library", action="store_true", help="also check new copies against a library of them")
     parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument(
-        "--calibrate", action="store_true", help="fit the confidence model on the largest size's verified pairs"
-    )
     args = parser.parse_args()
     options = Options(use_clip=False, workers=args.workers)
     folder = args.cache / f"seed_{args.seed}"
@@ -64,7 +60,7 @@ def main() -> int:
         result = compare([unit for file in units[:size] for unit in file], [], options)
         _report(size, result, dataset, time.perf_counter() - started, _look_alike_pairs(dataset.entries[:size]))
     print(f"confidence at {size} pictures, within one analysis:")
-    report_confidence(result, _truth(result, dataset), args.calibrate)
+    report_confidence(result, truth(result, dataset))
     if args.library:
         print("against a library holding the look-alikes (the copies and 300 fresh look-alikes are the new run):")
         print(_HEADER)
@@ -126,25 +122,25 @@ def _look_alike_pairs(first: list, second: list | None = None) -> dict[str, int]
 def _report(size: int, result: Result, dataset: Dataset, elapsed: float, pairs_by_kind: dict[str, int]) -> None:
     """Per kind: the look-alike pairs compared, the false duplicates among them, and the true copies found."""
     entries = [dataset.entry(item.name) for item in result.items]
-    truth = _truth(result, dataset)
+    true_pairs = truth(result, dataset)
     found = {(p.first, p.second): p for p in result.pairs if p.verdict == DUPLICATE and not p.within}
     false: dict[str, list[float]] = defaultdict(list)
     for (i, j), pair in found.items():
-        if (i, j) not in truth:
+        if (i, j) not in true_pairs:
             false[_kind(entries[i].look_alike)].append(pair.confidence)
     # no picture of the set holds a copy of a part of itself: every finding inside one is false
     inside: dict[str, int] = defaultdict(int)
     for pair in result.pairs:
         if pair.verdict == DUPLICATE and pair.within:
             inside[_kind(entries[pair.first].look_alike)] += 1
-    hits = len(truth & set(found))
+    hits = len(true_pairs & set(found))
     for kind in GROWTH_KINDS:
         pairs = pairs_by_kind[kind]
         confidences = sorted(false[kind], reverse=True)
         per_million = 1e6 * len(confidences) / pairs if pairs else 0.0
         shown = " ".join(f"{c:.3f} ({band(c)})" for c in confidences[:12]) + (" ..." if len(confidences) > 12 else "")
         first = kind == GROWTH_KINDS[0]
-        copies, seconds = (f"{hits}/{len(truth)}", f"{elapsed:.0f}") if first else ("", "")
+        copies, seconds = (f"{hits}/{len(true_pairs)}", f"{elapsed:.0f}") if first else ("", "")
         print(
             f"  {size:>6} {kind:<6} {pairs:>16} {len(confidences):>5} {per_million:>11.2f} {inside[kind]:>6}  "
             f"{copies:<14} {seconds:>7}  {shown}"
@@ -152,7 +148,7 @@ def _report(size: int, result: Result, dataset: Dataset, elapsed: float, pairs_b
     sys.stdout.flush()
 
 
-def _truth(result: Result, dataset: Dataset) -> set[tuple[int, int]]:
+def truth(result: Result, dataset: Dataset) -> set[tuple[int, int]]:
     """The pairs of the result's items that hold one original, but for two library entries."""
     by_family: dict[str, list[int]] = defaultdict(list)
     for index, item in enumerate(result.items):

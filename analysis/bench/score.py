@@ -136,16 +136,18 @@ def same_page(first: str, second: str) -> bool:
     return embedding_page(first) == second or embedding_page(second) == first
 
 
-def report_confidence(result: Result, truth: set[tuple[int, int]], calibrate: bool) -> None:
+def evidence_rows(result: Result, truth: set[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The confidence model's inputs for each verified pair of two pictures, and whether it is a true one."""
     pairs = [pair for pair in result.pairs if not pair.within]  # fitted on pairs of pictures
-    rows = np.array([pair.evidence for pair in pairs])
-    true = np.array([(pair.first, pair.second) in truth for pair in pairs], dtype=float)
-    if calibrate:
-        coefficients = confidence.fit(rows, true)
-        print("confidence coefficients (" + ", ".join(confidence.FEATURES) + "):")
-        print(f"  {coefficients}")
-    else:
-        coefficients = confidence.COEFFICIENTS
+    evidence = np.array([pair.evidence for pair in pairs])
+    return evidence, np.array([(pair.first, pair.second) in truth for pair in pairs], dtype=float)
+
+
+def report_confidence(result: Result, truth: set[tuple[int, int]]) -> None:
+    print_calibration(*evidence_rows(result, truth))
+
+
+def print_calibration(rows: np.ndarray, true: np.ndarray, coefficients: list[float] = confidence.COEFFICIENTS) -> None:
     predicted = np.array([confidence.confidence(row, coefficients) for row in rows])
     print("confidence calibration (predicted -> share truly duplicated, over verified pairs):")
     for low, high, count, mean, share in confidence.reliability(predicted, true):

@@ -27,6 +27,9 @@ class Alignment:
     # log10 of its number of false alarms in one comparison (significance.py): under both mirrorings for
     # keypoints, the 8 dihedral views for a whole-image match
     chance: float = 0.0
+    # log10 of its expected false alarms among all the comparisons of its run (chance, times the run's tests):
+    # set where the run weighs it; what the verdict and the confidence read
+    false_alarms: float | None = None
     tone: float | None = None  # tone_agreement, where it was measured
     pattern: float | None = None  # pattern_agreement, where it was measured
     contradictions: int | None = None  # verify.contradictions, where it was counted

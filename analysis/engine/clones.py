@@ -30,6 +30,7 @@ from .features import (
     resize_longest,
     root_sift,
 )
+from .significance import log10_nfa_blocks, log10_nfa_fit, match_probability
 from .verify import (
     VerifyOptions,
     band_pass,
@@ -174,7 +175,12 @@ def _aligned(
     if surround_blocks >= options.min_surround_blocks and surround_content > options.max_surround_content:
         return None
     region1, region2 = _box(norm1, options.region_margin), _box(norm2, options.region_margin)
-    return Alignment(len(points1), mirrored, original, norm1, norm2, region1, region2, content, blocks)
+    radius = max(2.0, verify.ransac_threshold * math.hypot(*item.sift_size))
+    probability = match_probability(radius, *item.sift_size, verify.angle_tolerance, keypoints1, keypoints2, matrix)
+    chance = log10_nfa_fit(2, len(keypoints1), len(points1), probability)  # searched as it is and mirrored
+    return Alignment(
+        len(points1), mirrored, original, norm1, norm2, region1, region2, content, blocks, len(keypoints1), chance
+    )
 
 
 def _box(points: np.ndarray, margin: float) -> tuple[float, float, float, float]:
@@ -381,7 +387,10 @@ def _copied_region(
     low, high = source.min(axis=0) / (width, height), source.max(axis=0) / (width, height)
     region2 = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
     empty = np.zeros((0, 2), np.float32)
-    return Alignment(0, mirrored, original, empty, empty, region1, region2, content_share, blocks)
+    # the offsets tried: a few peaks under each view
+    tests = len(_VIEWS) * options.correlation_peaks
+    chance = log10_nfa_blocks(tests, blocks, round(content_share * blocks), verify.block_chance)
+    return Alignment(0, mirrored, original, empty, empty, region1, region2, content_share, blocks, chance=chance)
 
 
 def _peaks(correlation: np.ndarray, count: int) -> list[tuple[int, int]]:

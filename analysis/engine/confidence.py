@@ -1,8 +1,10 @@
 """One number per pair: how likely it is a true duplicate, given its evidence.
 
 A logistic model over the evidence (verdict, inliers, content agreement, blocks compared, the shared
-share of the images, CLIP score), fitted on the benchmark's verified pairs (`python -m analysis.bench
---calibrate` prints new coefficients), so that "95%" means about 95% of such pairs were true there.
+share of the images, CLIP score, and how far beyond chance the match is among all the comparisons of its
+run: a fit that passes the significance test with little to spare is as likely a look-alike's), fitted on
+the benchmark's verified pairs (`python -m analysis.bench.calibrate` prints new coefficients), so that "95%"
+means about 95% of such pairs were true there.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FEATURES = ["bias", "duplicate", "log_inliers", "content", "log_blocks", "shared", "clip", "has_clip"]
-# fitted by `python -m analysis.bench --calibrate` on seed 7 (CLIP off): see the README
-COEFFICIENTS = [-4.2914, 9.5416, 0.3066, 7.7681, -0.0065, -4.2981, 0.0, 0.0]
+FEATURES = ["bias", "duplicate", "log_inliers", "content", "log_blocks", "shared", "clip", "has_clip", "significance"]
+# fitted by `python -m analysis.bench.calibrate` (CLIP off): see the README
+COEFFICIENTS = [-6.3246, 6.7176, -0.4244, 10.0263, -0.4372, -10.1362, 0.0, 0.0, 1.9443]
 BANDS = ((0.9, "high"), (0.5, "medium"), (0.0, "low"))
 
 
@@ -26,7 +28,10 @@ def features(
     region1: Sequence[float] | None,
     region2: Sequence[float] | None,
     clip_score: float | None,
+    false_alarms: float | None,
 ) -> list[float]:
+    """`false_alarms`: log10 of the match's expected false alarms among its run's comparisons (None: not weighed)."""
+
     def share(region: Sequence[float] | None) -> float:
         return 0.0 if region is None else max(0.0, region[2] - region[0]) * max(0.0, region[3] - region[1])
 
@@ -39,6 +44,7 @@ def features(
         min(share(region1), share(region2)),
         clip_score or 0.0,
         float(clip_score is not None),
+        math.log1p(max(0.0, -false_alarms)) if false_alarms is not None else 0.0,
     ]
 
 

@@ -381,7 +381,9 @@ def contradictions(
     Charts of one house style agree in their axes, grids, labels and the feet of their bars; where their data
     differ, a bar's top, an error bar or a data point stands in one picture where the other shows another mark
     or a grid line. A copy shows nothing else at the same place but where an annotation covers a mark.
-    Structure on one side only (an added label or arrow, a border) is not counted: that is what annotating does.
+    Structure on one side only (an added label or arrow, a border) is what annotating does, to one side: only
+    as many such blocks count as the other side has of its own. Look-alikes' data points, jittered apart, stand
+    alone on both sides (growth set seed 302 at 3,000 pictures: 1-9 blocks each way; copies 0, annotated 0).
     """
     target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_gray", marks=True)
     bands = band_pass(target), band_pass(warped)
@@ -390,7 +392,8 @@ def contradictions(
     one, other = (block_variance(as_blocks(band, options.check_block), weight, count) for band in bands)
     strong, weak = np.maximum(one, other), np.minimum(one, other)
     one_sided = (strong > options.check_structure) & (weak < options.check_one_sided * strong)
-    return int(((correlation < options.check_block_agreement) & ~one_sided).sum())
+    differing = int(((correlation < options.check_block_agreement) & ~one_sided).sum())
+    return differing + int(min((one_sided & (one > other)).sum(), (one_sided & (other > one)).sum()))
 
 
 def _matched_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ def test_a_region_pasted_elsewhere_is_found_with_both_places(mirrored, descripti
     assert source == pytest.approx(fraction((40, 60, 240, 220), 640, 480), abs=0.06)
     assert copy == pytest.approx(fraction((400, 280, 600, 440), 640, 480), abs=0.06)
     assert found.content >= 0.75
+    assert found.chance < -5  # its agreeing blocks, weighed against the offsets tried: the confidence reads it
 
 
 def test_a_copy_among_sparse_cells_is_found_by_correlation():
