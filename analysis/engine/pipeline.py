@@ -91,9 +91,10 @@ class VerdictOptions:
     # differing structure (verify.contradictions; growth set seed 302, 1,000 pictures), though their grids and
     # labels gave 18-48 inliers at up to 1e-119 by chance; copies 0, annotated ones 2-4 (the first generator's
     # seed 7, the second's seed 101). At 3,000 pictures, bar charts of one style whose bars differ a little
-    # showed 3-5, their jittered points standing alone on each side (counted too since: 5-14; 13 false
-    # duplicates -> 3, copies unchanged). Beyond 1e-300 false alarms no layout explains the fit: an annotated
-    # copy of a photograph whose contrast edit makes it look drawn (16 differing blocks, 526 inliers at 1e-2061)
+    # showed 3-5, their jittered points standing alone on each side (counted too since: chart false duplicates
+    # 15 -> 5 there, every copy's verdict unchanged). Beyond 1e-300 false alarms no layout explains the fit:
+    # an annotated copy of a photograph whose contrast edit makes it look drawn (16 differing blocks, 526
+    # inliers at 1e-2061)
     chart_contradictions: int = 5
     chart_free_false_alarms: float = 1e-300
 
