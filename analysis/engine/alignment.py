@@ -33,6 +33,7 @@ class Alignment:
     tone: float | None = None  # tone_agreement, where it was measured
     pattern: float | None = None  # pattern_agreement, where it was measured
     contradictions: int | None = None  # verify.contradictions, where it was counted
+    solid: float | None = None  # verify.solid_differences, where it was measured
 
     @property
     def transform(self) -> Transform:

@@ -56,6 +56,9 @@ class VerifyOptions:
     pattern_sigmas: tuple[float, float] = (1.5, 12.0)  # band-pass of the tone: a band's width, a background's
     pattern_structure: float = 4.0  # mean band-passed tone, over the noise floor, of a block that shows something
     pattern_min_blocks: int = 5
+    solid_tone: float = 30.0  # grey levels by which a pixel of one picture differs from all around it in the other
+    solid_side: int = 5  # check pixels: the side of the smallest square a solid difference holds
+    solid_linking_tone: float = 10.0  # weaker differences that link a solid one to the shared region's edge
 
 
 def best_device() -> torch.device:
@@ -395,6 +398,58 @@ def contradictions(
     one_sided = (strong > options.check_structure) & (weak < options.check_one_sided * strong)
     differing = int(((correlation < options.check_block_agreement) & ~one_sided).sum())
     return differing + int(min((one_sided & (one > other)).sum(), (one_sided & (other > one)).sum()))
+
+
+def solid_differences(
+    first: ItemFeatures, second: ItemFeatures, matrix: np.ndarray, mirrored: bool, options: VerifyOptions
+) -> float | None:
+    """The largest region where the aligned pictures differ in tone throughout, as a share of the region they
+    share; None when either picture was kept without its tone.
+
+    A bar that stands higher in one chart than in the other fills a flat area with its colour where the other
+    shows the background: no block there has structure, so no block comparison sees it. A copy differs from
+    its original only in thin strokes (a label, an arrow: gone once the differences are opened to `solid_side`
+    pixels), in noise, and in what an edit filled in at its edges (a turned copy's corners): a difference linked
+    to the shared region's edge by weaker differences is left out. The tones are compared after mapping each
+    level of the second picture to the first's median level where it lies, which follows any change of levels.
+    """
+    if first.check_tone is None or second.check_tone is None:
+        return None
+    target, warped, valid = _overlaid(first, second, matrix, mirrored, "check_tone", marks=True)
+    if not valid.any():
+        return None
+    target, warped = (cv2.GaussianBlur(picture, (0, 0), 1.0) for picture in (target, warped))
+    matched = _paired_levels(warped[valid], target[valid])[warped]
+    target = target.astype(np.float32)
+    around = np.ones((3, 3), np.uint8)
+    # a pixel differs only from all the other picture's pixels around it (an alignment may be off by one)
+    apart = np.minimum(
+        np.maximum(cv2.erode(matched, around) - target, 0) + np.maximum(target - cv2.dilate(matched, around), 0),
+        np.maximum(cv2.erode(target, around) - matched, 0) + np.maximum(matched - cv2.dilate(target, around), 0),
+    )
+    side = np.ones((options.solid_side, options.solid_side), np.uint8)
+    solid = cv2.morphologyEx(((apart > options.solid_tone) & valid).astype(np.uint8), cv2.MORPH_OPEN, side) > 0
+    linked = (apart > options.solid_linking_tone) & valid | solid
+    count, regions = cv2.connectedComponents(linked.astype(np.uint8))
+    edge = cv2.dilate(np.pad(~valid, 1, constant_values=True).astype(np.uint8), around)[1:-1, 1:-1] > 0
+    at_edge = np.zeros(count, bool)
+    at_edge[regions[edge & linked]] = True
+    inner = solid & ~at_edge[regions]
+    if not inner.any():
+        return 0.0
+    stats = cv2.connectedComponentsWithStats(inner.astype(np.uint8))[2]
+    return float(stats[1:, cv2.CC_STAT_AREA].max() / valid.sum())
+
+
+def _paired_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """A uint8 -> float32 table: each level of `values`, the median of the `reference` pixels where it lies;
+    levels not seen are interpolated."""
+    order = np.argsort(values, kind="stable")
+    values, reference = values[order], reference[order]
+    starts = np.searchsorted(values, np.arange(257))
+    seen = np.nonzero(np.diff(starts))[0]
+    medians = [np.median(reference[starts[level] : starts[level + 1]]) for level in seen]
+    return np.interp(np.arange(256), seen, medians).astype(np.float32)
 
 
 def _matched_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import torch
 from analysis.engine.alignment import Transform
 from analysis.engine.features import FeatureOptions, extract, mirror_descriptors, root_sift
 from analysis.engine.sources import Decoded, ItemRef
-from analysis.engine.verify import RootSift, VerifyOptions, align_by_keypoints
+from analysis.engine.verify import RootSift, VerifyOptions, align_by_keypoints, solid_differences
 from tests.images import scene
 
 CPU = torch.device("cpu")
@@ -98,3 +98,41 @@ def test_root_sift_descriptors_are_made_once_per_unit_and_view_and_the_oldest_dr
     descriptors(units[1])
     assert descriptors(units[0]) is upright
     assert descriptors(units[0], mirrored=True) is not mirrored
+
+
+def bar_chart(heights: list[float]) -> np.ndarray:
+    """A bar chart drawn plainly: axes, a grid, bars of these heights (0..1 of the axis) in one colour each."""
+    picture = np.full((420, 640, 3), 255, np.uint8)
+    colours = [(27, 158, 119), (117, 112, 179), (102, 166, 30), (166, 118, 29)]
+    for y in range(40, 380, 68):
+        cv2.line(picture, (60, y), (620, y), (200, 200, 200), 1)
+    for number, height in enumerate(heights):
+        x = 90 + number * 135
+        cv2.rectangle(picture, (x, int(380 - 330 * height)), (x + 100, 380), colours[number], -1)
+        cv2.rectangle(picture, (x, int(380 - 330 * height)), (x + 100, 380), (0, 0, 0), 1)
+    cv2.line(picture, (60, 380), (620, 380), (0, 0, 0), 2)
+    cv2.line(picture, (60, 20), (60, 380), (0, 0, 0), 2)
+    return picture
+
+
+def solid_difference(first: np.ndarray, second: np.ndarray) -> float:
+    identity = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
+    return solid_differences(features(first), features(second), identity, False, VerifyOptions())
+
+
+def test_a_bar_standing_at_another_height_is_a_solid_difference():
+    original = bar_chart([0.9, 0.6, 0.55, 0.8])
+    assert solid_difference(original, bar_chart([0.9, 0.75, 0.55, 0.8])) > 0.01
+    assert solid_difference(original, bar_chart([0.9, 0.6, 0.55, 0.8])) == 0.0
+
+
+def test_an_annotation_new_levels_and_noise_are_not_solid_differences():
+    original = bar_chart([0.9, 0.6, 0.55, 0.8])
+    annotated = original.copy()
+    cv2.putText(annotated, "n.s.", (230, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 0, 0), 2)
+    cv2.arrowedLine(annotated, (400, 90), (340, 150), (255, 0, 0), 3)
+    cv2.line(annotated, (460, 400), (600, 400), (0, 0, 0), 6)
+    assert solid_difference(original, annotated) == 0.0
+    levelled = (255 * (original / 255.0) ** 1.6).astype(np.uint8)
+    noisy = np.clip(levelled + np.random.default_rng(1).normal(0, 12, original.shape), 0, 255).astype(np.uint8)
+    assert solid_difference(original, noisy) == 0.0
