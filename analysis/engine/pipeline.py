@@ -100,9 +100,10 @@ class VerdictOptions:
     chart_free_false_alarms: float = 1e-300
     # charts of one style whose bars stand at other heights differ in tone over an area, flat on both sides
     # (verify.solid_differences): 3 of growth set seed 302's 5 chart false duplicates at 3,000 pictures, bars
-    # 0.06 to 0.4 of the axis apart, over 1.3-3.2% of the shared region; chart copies over 0.03% at most (the
-    # first generator's seed 7, the second's seed 101), annotated ones included
-    chart_solid_difference: float = 0.005
+    # 0.06 to 0.4 of the axis apart, over 1.3-3.2% of the shared region. Chart copies: 0.03% at most on the
+    # first generator's seed 7 and the second's seed 101, annotated ones included; but a heatmap re-levelled
+    # channel by channel, whose colours no longer keep their order in grey, 0.47% (the second's seed 202)
+    chart_solid_difference: float = 0.01
 
 
 @dataclass(frozen=True)
