@@ -330,9 +330,7 @@ def tone_agreement(
     target, warped = (cv2.GaussianBlur(picture, (0, 0), 1.0) for picture in (target, warped))
     levels = _matched_levels(warped[valid], target[valid])
     matched = levels[warped]
-    around = np.ones((3, 3), np.uint8)
-    low, high = cv2.erode(matched, around), cv2.dilate(matched, around)
-    off = np.maximum(low - target, 0) + np.maximum(target - high, 0)
+    off = _outside_range(target, matched)
     block = options.check_block
 
     def blocks(values: np.ndarray) -> np.ndarray:
@@ -421,12 +419,8 @@ def solid_differences(
     target, warped = (cv2.GaussianBlur(picture, (0, 0), 1.0) for picture in (target, warped))
     matched = _paired_levels(warped[valid], target[valid])[warped]
     target = target.astype(np.float32)
+    apart = np.minimum(_outside_range(target, matched), _outside_range(matched, target))
     around = np.ones((3, 3), np.uint8)
-    # a pixel differs only from all the other picture's pixels around it (an alignment may be off by one)
-    apart = np.minimum(
-        np.maximum(cv2.erode(matched, around) - target, 0) + np.maximum(target - cv2.dilate(matched, around), 0),
-        np.maximum(cv2.erode(target, around) - matched, 0) + np.maximum(matched - cv2.dilate(target, around), 0),
-    )
     side = np.ones((options.solid_side, options.solid_side), np.uint8)
     solid = cv2.morphologyEx(((apart > options.solid_tone) & valid).astype(np.uint8), cv2.MORPH_OPEN, side) > 0
     linked = (apart > options.solid_linking_tone) & valid | solid
@@ -439,6 +433,13 @@ def solid_differences(
         return 0.0
     stats = cv2.connectedComponentsWithStats(inner.astype(np.uint8))[2]
     return float(stats[1:, cv2.CC_STAT_AREA].max() / valid.sum())
+
+
+def _outside_range(values: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """How far each pixel of `values` lies outside the range of `other`'s pixels around it (3 x 3): an
+    alignment may be off by a pixel."""
+    around = np.ones((3, 3), np.uint8)
+    return np.maximum(cv2.erode(other, around) - values, 0) + np.maximum(values - cv2.dilate(other, around), 0)
 
 
 def _paired_levels(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
