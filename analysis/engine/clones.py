@@ -30,12 +30,13 @@ from .features import (
     resize_longest,
     root_sift,
 )
-from .significance import log10_nfa_blocks, log10_nfa_fit, match_probability
+from .significance import log10_nfa_blocks
 from .verify import (
     VerifyOptions,
     band_pass,
     block_agreement,
     block_correlations,
+    fit_chance,
     fit_similarity,
     spread,
     to_check,
@@ -175,9 +176,7 @@ def _aligned(
     if surround_blocks >= options.min_surround_blocks and surround_content > options.max_surround_content:
         return None
     region1, region2 = _box(norm1, options.region_margin), _box(norm2, options.region_margin)
-    radius = max(2.0, verify.ransac_threshold * math.hypot(*item.sift_size))
-    probability = match_probability(radius, *item.sift_size, verify.angle_tolerance, keypoints1, keypoints2, matrix)
-    chance = log10_nfa_fit(2, len(keypoints1), len(points1), probability)  # searched as it is and mirrored
+    chance = fit_chance(item.sift_size, len(keypoints1), len(points1), keypoints1, keypoints2, matrix, verify)
     return Alignment(
         len(points1), mirrored, original, norm1, norm2, region1, region2, content, blocks, len(keypoints1), chance
     )

@@ -191,16 +191,32 @@ def _ransac(
     norm1 = (points1 / first.sift_size).astype(np.float32)
     norm2 = (points2 / second.sift_size).astype(np.float32)
     region1, region2 = _footprints(original, mirrored, first.original_size, second.original_size)
-    radius = max(2.0, options.ransac_threshold * math.hypot(*first.sift_size))
-    chance = log10_nfa_fit(
-        2,
-        len(keypoints1),
-        count,
-        match_probability(radius, *first.sift_size, options.angle_tolerance, first.keypoints, all_keypoints2, matrix),
-    )
+    chance = fit_chance(first.sift_size, len(keypoints1), count, first.keypoints, all_keypoints2, matrix, options)
     return Alignment(
         count, mirrored, original, norm1, norm2, region1, region2, content, blocks, len(keypoints1), chance=chance
     )
+
+
+def fit_chance(
+    size: tuple[int, int],
+    matches: int,
+    inliers: int,
+    points1: np.ndarray,
+    points2: np.ndarray,
+    matrix: np.ndarray,
+    options: VerifyOptions,
+) -> float:
+    """log10 of the number of false alarms of a fit of `inliers` among `matches` in an image of `size`, given
+    the keypoints (x, y first) on both sides and the matrix carrying the second's onto the first; two tests,
+    as every search is made as it is and mirrored."""
+    probability = match_probability(
+        _inlier_radius(size, options), *size, options.angle_tolerance, points1, points2, matrix
+    )
+    return log10_nfa_fit(2, matches, inliers, probability)
+
+
+def _inlier_radius(size: tuple[int, int], options: VerifyOptions) -> float:
+    return max(2.0, options.ransac_threshold * math.hypot(*size))
 
 
 def fit_similarity(
@@ -208,7 +224,7 @@ def fit_similarity(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """RANSAC for the similarity transform carrying matched keypoints2 onto keypoints1 in an image of `size`:
     the 2x3 matrix and the inliers' positions on both sides (consistent_inliers), or None."""
-    threshold = max(2.0, options.ransac_threshold * math.hypot(*size))
+    threshold = _inlier_radius(size, options)
     matrix, mask = cv2.estimateAffinePartial2D(
         np.ascontiguousarray(keypoints2[:, :2]),
         np.ascontiguousarray(keypoints1[:, :2]),
