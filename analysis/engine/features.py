@@ -46,6 +46,12 @@ class FeatureOptions:
     page_min_level: int = 200  # a figure's page is light
     page_tolerance: int = 8  # grey levels around the page's own
     gutter_max_ink: float = 0.06  # share of a gutter's line that may be ink: a panel letter standing in it
+    frame_min_ink: float = 0.985  # share of a frame's line within a few grey levels of its own
+    frame_level_tolerance: float = 48  # grey levels: JPEG's ringing beside a dark line
+    frame_min_darkness: float = 100  # grey levels from the page: a frame is drawn dark
+    frame_lighter_share: float = 0.5  # of a line beside a frame, lighter than the frame is
+    frame_pair_ink: float = 1.5  # two frames meeting hold about twice one frame's ink
+    frame_max_width: int = 6  # px: a frame's line, or the two of framed panels set edge to edge, and the gap
     chart_max_tone: float = 0.045  # share of pixels in continuous tone: charts 0-3.5% (gridded too), micrographs 6% up
     chart_panel_min_fraction: float = 0.2  # of the figure's width and height: a chart in a grid of charts
     chart_min_strokes: float = 0.02  # share of pixels on an edge: charts 6-10%, an empty faint field 0%
@@ -224,7 +230,8 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
     background = _page_level(gray, options)
     if background is None:
         return []  # not a figure on a plain page
-    content = np.abs(gray.astype(np.int16) - background) > options.page_tolerance
+    ink = np.abs(gray.astype(np.float32) - background)
+    content = ink > options.page_tolerance
     min_gutter = max(options.panel_min_gutter_px, round(options.panel_min_gutter * min(height, width)))
     leaves: list[tuple[int, int, int, int]] = []
 
@@ -235,9 +242,13 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
         if not len(rows) or not len(cols):
             return
         x0, x1, y0, y1 = x0 + cols[0], x0 + cols[-1] + 1, y0 + rows[0], y0 + rows[-1] + 1
-        split = _gutter(content[y0:y1, x0:x1], rows - rows[0], cols - cols[0], min_gutter, options)
+        region = content[y0:y1, x0:x1]
+        split = _gutter(region, rows - rows[0], cols - cols[0], min_gutter, options) or _between_frames(
+            ink[y0:y1, x0:x1], options
+        )
         if split is None:
-            leaves.append((int(x0), int(y0), int(x1), int(y1)))
+            left, top, right, bottom = _inside_frame(ink[y0:y1, x0:x1], options)
+            leaves.append((int(x0 + left), int(y0 + top), int(x1 - right), int(y1 - bottom)))
         elif split[0]:
             cut(x0, y0, x1, y0 + split[1])
             cut(x0, y0 + split[1], x1, y1)
@@ -290,6 +301,80 @@ def _gutter(
             widest = max(gaps, key=lambda gap: inked[gap + 1] - inked[gap])
             return along_rows, int(inked[widest] + 1)
     return None
+
+
+def _between_frames(ink: np.ndarray, options: FeatureOptions) -> tuple[bool, int] | None:
+    """Where framed panels set closer than a gutter meet (their frames touch, or the gutter between them is lost
+    to JPEG's ringing), in a region given by how far each pixel is from the page's level: the region ends in
+    a few drawn lines on two opposite sides, and inside it lies a band of drawn lines, standing out against one
+    side at least (one of the pictures may be as dark as its frame at its edge), that holds two frames' ink;
+    (along rows, where) as _gutter, or None. A plot's box is framed by its axes too, but its grid lines are light, and a
+    rule drawn dark right across it is one line."""
+    width = options.frame_max_width
+    for along_rows, levels in ((True, ink), (False, ink.T)):
+        if not (_drawn_depth(levels, options) and _drawn_depth(levels[::-1], options)):
+            continue
+        darkness = levels.mean(axis=1)
+        frame = min(darkness[: width + 1].sum(), darkness[-width - 1 :].sum())
+        least = max(options.panel_min_side, round(options.panel_min_fraction * len(levels)))
+        drawn = np.nonzero(_drawn_lines(levels[least:-least], options))[0] + least
+        # bands of lines close together: the facing sides of two frames and what JPEG left between them
+        for band in np.split(drawn, np.nonzero(np.diff(drawn) > width)[0] + 1):
+            start, stop = (band[0], band[-1] + 1) if len(band) else (0, 0)
+            if (
+                0 < stop - start < 2 * width
+                and darkness[start - 1 : stop + 1].sum() >= options.frame_pair_ink * frame
+                and (
+                    _stands_out(levels[start:stop], levels[start - width : start], options)
+                    or _stands_out(levels[start:stop], levels[stop : stop + width], options)
+                )
+            ):
+                return along_rows, int((start + stop) // 2)
+    return None
+
+
+def _inside_frame(ink: np.ndarray, options: FeatureOptions) -> tuple[int, int, int, int]:
+    """How far a frame around a panel (`ink` as in _between_frames) reaches in from its left, top, right and
+    bottom: all four sides framed, or none. A frame is the figure's, not the picture's: a copy of the picture
+    has none."""
+    depths = [_frame_depth(lines, options) for lines in (ink.T, ink, ink.T[::-1], ink[::-1])]
+    return (depths[0], depths[1], depths[2], depths[3]) if all(depths) else (0, 0, 0, 0)
+
+
+def _frame_depth(ink: np.ndarray, options: FeatureOptions) -> int:
+    """How many of the first rows of `ink` are a frame: a few drawn lines that stand out against what follows
+    them (a chart's white, a photograph); 0 for none. A dark picture's own edge is as dark as its inside."""
+    depth = _drawn_depth(ink, options)
+    lines, beside = ink[max(depth - 2, 0) : depth], ink[depth : depth + options.frame_max_width]
+    return depth if depth and _stands_out(lines, beside, options) else 0
+
+
+def _drawn_depth(ink: np.ndarray, options: FeatureOptions) -> int:
+    """How deep the drawn lines that start the rows of `ink` reach, when a few do (after a line or two of JPEG's
+    ringing); 0 for none, or for more than a frame's width."""
+    drawn = _drawn_lines(ink[: options.frame_max_width + 1], options)
+    first = int(np.argmax(drawn))
+    if not drawn[first] or first > 2 or drawn[first:].all():
+        return 0
+    return first + int(np.argmin(drawn[first:]))
+
+
+def _drawn_lines(ink: np.ndarray, options: FeatureOptions) -> np.ndarray:
+    """Which lines (rows of `ink`) are drawn lines right across: dark and of one level from end to end, as a
+    frame is and a picture's dark background, which its objects break, is not."""
+    level = np.median(ink, axis=1, keepdims=True)
+    even = (np.abs(ink - level) <= options.frame_level_tolerance).mean(axis=1) >= options.frame_min_ink
+    return even & (level[:, 0] >= options.frame_min_darkness)
+
+
+def _stands_out(lines: np.ndarray, beside: np.ndarray, options: FeatureOptions) -> bool:
+    """Whether drawn lines (rows of ink) stand out against the lines beside them: most of one of those is
+    lighter than they are, as a chart's white or a photograph is, and a gel's dark lane with its few bands is
+    not."""
+    if not len(lines) or not len(beside):
+        return False
+    lighter = beside < np.median(lines) - options.frame_level_tolerance
+    return bool(lighter.mean(axis=1).max() >= options.frame_lighter_share)
 
 
 def _panel_sized(box: tuple[int, int, int, int], width: int, height: int, options: FeatureOptions) -> bool:

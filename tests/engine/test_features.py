@@ -181,6 +181,53 @@ def test_split_panels_cuts_panels_that_run_to_the_figures_edges_with_or_without_
         assert x0 - 2 <= box[0] < box[2] <= x1 + 2 and y0 - 2 <= box[1] < box[3] <= y1 + 2
 
 
+def framed(picture: np.ndarray, thickness: int = 2) -> np.ndarray:
+    """The picture with a dark frame drawn over its edges, as figures frame their panels."""
+    picture = picture.copy()
+    height, width = picture.shape[:2]
+    cv2.rectangle(picture, (0, 0), (width - 1, height - 1), (40, 40, 40), thickness, lineType=cv2.LINE_4)
+    return picture
+
+
+def jpeg(gray: np.ndarray, quality: int) -> np.ndarray:
+    return cv2.imdecode(cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_GRAYSCALE)
+
+
+def test_split_panels_cuts_framed_panels_set_edge_to_edge_or_closer_than_jpeg_leaves_a_gutter():
+    from analysis.bench.dataset import bar_chart, blot, real_image
+
+    rng = np.random.default_rng(8)
+    # a frame around a picture whose edge is as dark as the frame cannot be told from it, by eye or here
+    pictures = [bar_chart(rng, 900), real_image("astronaut"), blot(rng, 900)]
+    panels = [framed(cv2.resize(picture, (300, 240), interpolation=cv2.INTER_AREA)) for picture in pictures]
+    for gutter, quality in ((0, 95), (3, 60)):
+        figure, boxes = tiled(panels, 3, gutter)
+        found = split_panels(jpeg(cv2.cvtColor(figure, cv2.COLOR_RGB2GRAY), quality), OPTIONS)
+        assert len(found) == 3, (gutter, found)
+        for box, (x0, y0, x1, y1) in zip(found, boxes, strict=True):
+            assert x0 - 1 <= box[0] <= x0 + 4 and y0 - 1 <= box[1] <= y0 + 4, (gutter, box)
+            assert x1 - 4 <= box[2] <= x1 + 1 and y1 - 4 <= box[3] <= y1 + 1, (gutter, box)
+        # the frame is the figure's: the panel is what it encloses, where the picture's edge is lighter than it
+        for box, (x0, y0, x1, y1) in zip(found[::2], boxes[::2], strict=True):
+            assert box[0] > x0 and box[1] > y0 and box[2] < x1 and box[3] < y1, (gutter, box)
+
+
+def test_a_plots_box_with_its_grid_and_a_rule_across_it_is_one_picture():
+    plot = np.full((480, 640), 255, np.uint8)
+    for y in range(60, 420, 60):
+        cv2.line(plot, (40, y), (600, y), 200, 1)  # light grid lines right across the box
+    for x in range(100, 600, 100):
+        cv2.line(plot, (x, 20), (x, 440), 200, 1)
+    cv2.line(plot, (40, 240), (600, 240), 0, 2)  # a dark rule at zero
+    x = np.arange(50, 600, 5)
+    curve = np.stack([x, 240 + 150 * np.sin(x / 90)], axis=1).astype(np.int32)
+    cv2.polylines(plot, [curve], False, 60, 2)  # a thin curve crosses the grid lines at a few points only
+    cv2.rectangle(plot, (40, 20), (600, 440), 0, 2)  # the axes' box
+    # on its page, with its margins: not cut
+    assert len(split_panels(plot, OPTIONS)) <= 1
+    assert len(split_panels(jpeg(plot, 60), OPTIONS)) <= 1
+
+
 def test_split_panels_keeps_blot_strips_as_panels():
     from analysis.bench.dataset import blot
 
