@@ -4,8 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.bench.panels import panels_found
 from analysis.bench.second.charts import KINDS, chart, style
-from analysis.bench.second.edits import COMBINED, EDITS, edit, figure, layout
+from analysis.bench.second.edits import COMBINED, EDITS, Layout, edit, figure, layout
 from analysis.bench.second.lab import LAB_KINDS, lab_picture, lab_style
 from analysis.bench.second.sets import growth_entry, growth_set
 
@@ -40,10 +41,12 @@ def test_a_figure_puts_its_pictures_in_reading_order_in_a_grid():
     pictures = [np.full((100, 100, 3), value, np.uint8) for value in (0, 60, 120, 180)]
     grid = layout(rng)
     grid = type(grid)(rows=2, columns=2, gutter=10, frame=False, letters="none")
-    drawn = figure(pictures, grid, 100, rng)
+    drawn, boxes = figure(pictures, grid, 100, rng)
     # each cell's middle holds its picture, in reading order
     middles = [drawn[y, x, 0] for y, x in ((56, 56), (56, 166), (166, 56), (166, 166))]
     assert middles == [0, 60, 120, 180]
+    assert boxes == [(10, 10, 110, 110), (120, 10, 220, 110), (10, 120, 110, 220), (120, 120, 220, 220)]
+    assert [drawn[y0, x0, 0] for x0, y0, _, _ in boxes] == [0, 60, 120, 180]
 
 
 def test_the_growth_set_is_deterministic_and_a_smaller_set_starts_a_larger_one(tmp_path: Path):
@@ -102,3 +105,14 @@ def test_the_growth_run_reports_false_duplicates_per_kind_and_copies_found_insid
     assert rows["chart"][2:6] == ["2", "1", "500000.00", "0"] and rows["chart"][6] == "1/1"
     assert rows["blot"][2:6] == ["0", "0", "0.00", "1"]
     assert rows["cells"][2:6] == ["0", "0", "0.00", "0"]
+
+
+def test_the_panel_benchmark_counts_a_panel_found_only_where_the_reader_gives_its_box(tmp_path: Path):
+    rng = np.random.default_rng(6)
+    look = lab_style(rng, "histology")
+    pictures = [lab_picture(rng, look) for _ in range(3)]
+    apart, placed = figure(pictures, Layout(1, 3, 24, False, "none"), 300, rng)
+    assert panels_found(apart, placed, 92, tmp_path) == [True, True, True]
+    # set edge to edge with neither gutter nor frame, the pictures are one to the reader
+    touching, placed = figure(pictures, Layout(1, 3, 0, False, "none"), 300, rng)
+    assert panels_found(touching, placed, 92, tmp_path) == [False, False, False]

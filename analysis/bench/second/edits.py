@@ -138,8 +138,11 @@ def layout(rng: np.random.Generator, panels: int | None = None) -> Layout:
     )
 
 
-def figure(pictures: list[np.ndarray], look: Layout, cell: int, rng: np.random.Generator) -> np.ndarray:
-    """The pictures in a lettered grid of `look`, each fitted into a cell of `cell` px; reading order."""
+def figure(
+    pictures: list[np.ndarray], look: Layout, cell: int, rng: np.random.Generator
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """The pictures in a lettered grid of `look`, each fitted into a cell of `cell` px, in reading order; and
+    where each lies on the page (x0, y0, x1, y1), its frame included."""
     margin = 28 if look.letters == "outside" else max(look.gutter, 6)
     pitch_x, pitch_y = cell + look.gutter + (margin if look.letters == "outside" else 0), cell + look.gutter
     width = margin + look.columns * pitch_x
@@ -147,6 +150,7 @@ def figure(pictures: list[np.ndarray], look: Layout, cell: int, rng: np.random.G
     page = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=22)
+    boxes = []
     for number, picture in enumerate(pictures):
         row, column = divmod(number, look.columns)
         image = Image.fromarray(picture)
@@ -154,6 +158,7 @@ def figure(pictures: list[np.ndarray], look: Layout, cell: int, rng: np.random.G
         x = margin + column * pitch_x
         y = margin + row * (pitch_y + (margin if look.letters == "outside" else 0))
         page.paste(image, (x, y))
+        boxes.append((x, y, x + image.width, y + image.height))
         if look.frame:
             draw.rectangle((x, y, x + image.width - 1, y + image.height - 1), outline=(40, 40, 40), width=2)
         letter = "ABCDEF"[number]
@@ -162,4 +167,4 @@ def figure(pictures: list[np.ndarray], look: Layout, cell: int, rng: np.random.G
         elif look.letters == "inside":
             draw.rectangle((x + 4, y + 4, x + 26, y + 30), fill="white")
             draw.text((x + 8, y + 5), letter.lower(), fill="black", font=font)
-    return np.asarray(page)
+    return np.asarray(page), boxes

@@ -115,7 +115,7 @@ def _panel_figure(
     where = int(rng.integers(count))
     pictures = [part if k == where else draw(look, rng) for k in range(count)]
     placed = [{family} if k == where else set() for k in range(count)]
-    return figure(pictures, grid, int(rng.choice([300, 380, 460])), rng), placed
+    return figure(pictures, grid, int(rng.choice([300, 380, 460])), rng)[0], placed
 
 
 GROWTH_KINDS = ("chart", "blot", "cells")
