@@ -247,8 +247,7 @@ def split_panels(gray: np.ndarray, options: FeatureOptions) -> list[tuple[int, i
             ink[y0:y1, x0:x1], options
         )
         if split is None:
-            left, top, right, bottom = _inside_frame(ink[y0:y1, x0:x1], options)
-            leaves.append((int(x0 + left), int(y0 + top), int(x1 - right), int(y1 - bottom)))
+            leaves.append((int(x0), int(y0), int(x1), int(y1)))
         elif split[0]:
             cut(x0, y0, x1, y0 + split[1])
             cut(x0, y0 + split[1], x1, y1)
@@ -331,22 +330,6 @@ def _between_frames(ink: np.ndarray, options: FeatureOptions) -> tuple[bool, int
             ):
                 return along_rows, int((start + stop) // 2)
     return None
-
-
-def _inside_frame(ink: np.ndarray, options: FeatureOptions) -> tuple[int, int, int, int]:
-    """How far a frame around a panel (`ink` as in _between_frames) reaches in from its left, top, right and
-    bottom: all four sides framed, or none. A frame is the figure's, not the picture's: a copy of the picture
-    has none."""
-    depths = [_frame_depth(lines, options) for lines in (ink.T, ink, ink.T[::-1], ink[::-1])]
-    return (depths[0], depths[1], depths[2], depths[3]) if all(depths) else (0, 0, 0, 0)
-
-
-def _frame_depth(ink: np.ndarray, options: FeatureOptions) -> int:
-    """How many of the first rows of `ink` are a frame: a few drawn lines that stand out against what follows
-    them (a chart's white, a photograph); 0 for none. A dark picture's own edge is as dark as its inside."""
-    depth = _drawn_depth(ink, options)
-    lines, beside = ink[max(depth - 2, 0) : depth], ink[depth : depth + options.frame_max_width]
-    return depth if depth and _stands_out(lines, beside, options) else 0
 
 
 def _drawn_depth(ink: np.ndarray, options: FeatureOptions) -> int:
