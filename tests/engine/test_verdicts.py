@@ -130,6 +130,16 @@ def test_blots_of_one_layout_whose_strong_and_faint_lanes_differ_are_not_duplica
     assert len(duplicates(pictures, blind) - duplicates(pictures)) >= 2
 
 
+def test_blots_of_one_layout_that_agree_in_most_of_their_strong_lanes_still_need_a_strong_fit():
+    # at 3,000 pictures, blots of the growth set's seed 302 paired with their kin on 6-10 inliers at 1e-3 to
+    # 1e-13 by chance, their band patterns agreeing at 0.55 to 0.88: many lanes alike, not all. 1099 is 1096
+    # scaled, its pattern at 1.00
+    pictures = dict(growth_picture(index, 302) for index in (229, 421, 565, 1045, 1141, 1789, 2317, 2581, 1096, 1099))
+    assert duplicates(pictures) == {frozenset({"01096.png", "01099_scale.jpg"})}
+    lenient = replace(OFFLINE, verdicts=replace(OFFLINE.verdicts, pattern_agreement=0.5))
+    assert len(duplicates(pictures, lenient) - duplicates(pictures)) >= 2
+
+
 def test_charts_of_one_style_whose_data_differ_are_not_duplicates_but_an_edited_or_annotated_copy_is():
     # bar charts 48, 72, 120 and 360 of the growth set's seed 302 share a style with 312 and its noisy JPEG
     # copy 324: their grids, labels and the feet of their bars agreed with 34-48 inliers, 1e-50 to 1e-119 by
