@@ -30,8 +30,12 @@ def processes_of(data) -> list[int]:
 
 
 def wait_for(data, condition, seconds: float) -> dict:
-    deadline = time.monotonic() + seconds
+    """The run's row once `condition` holds; fails if the run stands still for `seconds` before that, so that a
+    busy machine's slower reading is not taken for a stuck run."""
+    deadline, progress = time.monotonic() + seconds, None
     while not condition(row := run_row(data)):
+        if (row["status"], row["stage"], row["stage_done"]) != progress:
+            deadline, progress = time.monotonic() + seconds, (row["status"], row["stage"], row["stage_done"])
         assert time.monotonic() < deadline, row
         time.sleep(0.1)
     return row
